@@ -1,0 +1,157 @@
+"""botocore's service models, as the `aws.<service>.<operation>` action family sees them.
+
+A leaf module. Every service and operation that the installed botocore knows becomes an action with no
+per-operation code: the model gives the parameters, the paginators and botocore's own validator.
+botocore is imported on first use only, so `labrunner --help` never pays for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+#: An operation is read-only when its name starts with one of these (the lab format's rule).
+READ_ONLY_PREFIXES = ("Get", "Describe", "List", "Head", "Lookup")
+
+#: IAM actions that differ from `<signing name>:<OperationName>` (used for grader policies).
+_PERMISSION_OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("s3", "ListObjectsV2"): ("s3:ListBucket",),
+    ("s3", "ListObjects"): ("s3:ListBucket",),
+    ("s3", "ListObjectVersions"): ("s3:ListBucketVersions",),
+    ("s3", "HeadObject"): ("s3:GetObject",),
+    ("s3", "HeadBucket"): ("s3:ListBucket",),
+    ("s3", "GetBucketPolicyStatus"): ("s3:GetBucketPolicyStatus",),
+    ("s3", "GetPublicAccessBlock"): ("s3:GetBucketPublicAccessBlock",),
+    ("s3", "PutPublicAccessBlock"): ("s3:PutBucketPublicAccessBlock",),
+    ("s3", "DeletePublicAccessBlock"): ("s3:PutBucketPublicAccessBlock",),
+    ("s3", "GetBucketEncryption"): ("s3:GetEncryptionConfiguration",),
+    ("s3", "PutBucketEncryption"): ("s3:PutEncryptionConfiguration",),
+    ("s3", "GetBucketLifecycleConfiguration"): ("s3:GetLifecycleConfiguration",),
+    ("s3", "PutBucketLifecycleConfiguration"): ("s3:PutLifecycleConfiguration",),
+    ("s3", "DeleteObjects"): ("s3:DeleteObject",),
+    ("s3", "ListBuckets"): ("s3:ListAllMyBuckets",),
+    ("s3", "GetObjectAttributes"): ("s3:GetObject", "s3:GetObjectAttributes"),
+}
+
+_ACTION_NAME = re.compile(r"^aws\.([a-z0-9-]+)\.([a-z0-9_]+)$")
+
+
+@dataclass(frozen=True)
+class AwsOperation:
+    """One botocore operation, addressed as `aws.<service>.<snake_name>`."""
+
+    service: str
+    name: str  # botocore's CamelCase operation name
+    snake: str
+
+    @property
+    def action(self) -> str:
+        return f"aws.{self.service}.{self.snake}"
+
+    @property
+    def read_only(self) -> bool:
+        return self.name.startswith(READ_ONLY_PREFIXES)
+
+    @property
+    def model(self) -> Any:
+        return service_model(self.service).operation_model(self.name)
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        override = _PERMISSION_OVERRIDES.get((self.service, self.name))
+        if override:
+            return override
+        prefix = service_model(self.service).signing_name or self.service
+        return (f"{prefix}:{self.name}",)
+
+    @property
+    def can_paginate(self) -> bool:
+        return self.name in paginated_operations(self.service)
+
+
+@functools.lru_cache(maxsize=1)
+def _session() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+@functools.lru_cache(maxsize=1)
+def service_names() -> tuple[str, ...]:
+    return tuple(sorted(_session().get_available_services()))
+
+
+@functools.lru_cache(maxsize=None)
+def service_model(service: str) -> Any:
+    return _session().get_service_model(service)
+
+
+@functools.lru_cache(maxsize=None)
+def operations(service: str) -> dict[str, AwsOperation]:
+    """snake_case name -> operation, for one service."""
+    from botocore import xform_name
+
+    return {
+        xform_name(name): AwsOperation(service, name, xform_name(name))
+        for name in service_model(service).operation_names
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def paginated_operations(service: str) -> frozenset[str]:
+    try:
+        model = _session().get_paginator_model(service)
+    except Exception:  # no paginators-1.json for this service
+        return frozenset()
+    return frozenset(getattr(model, "_paginator_config", {}))
+
+
+class UnknownOperation(LookupError):
+    """An `aws.*` name that botocore does not know; `hint` says what was probably meant."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def split_action(name: str) -> tuple[str, str] | None:
+    match = _ACTION_NAME.match(name)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def lookup(name: str) -> AwsOperation:
+    """Resolve `aws.<service>.<operation>`; raises `UnknownOperation` with a did-you-mean."""
+    from runner.errors import did_you_mean
+
+    parts = name.split(".")
+    if len(parts) != 3 or parts[0] != "aws" or not all(parts):
+        raise UnknownOperation(
+            f"'{name}' is not an AWS action name",
+            "write aws.<service>.<operation> in snake_case, for example aws.kms.create_key",
+        )
+    _, service, op = parts
+    services = service_names()
+    if service not in services:
+        guess = did_you_mean(service, services)
+        hint = f"did you mean 'aws.{guess}.{op}'?" if guess else "run 'labrunner actions' for the list of services"
+        raise UnknownOperation(f"unknown AWS service '{service}' in action '{name}'", hint)
+    ops = operations(service)
+    if op not in ops:
+        snake = _snake(op)
+        if snake in ops:
+            raise UnknownOperation(f"unknown operation '{op}' for service '{service}'",
+                                   f"operations are snake_case: did you mean 'aws.{service}.{snake}'?")
+        guess = did_you_mean(op, ops)
+        hint = (f"did you mean 'aws.{service}.{guess}'?" if guess
+                else f"run 'labrunner actions aws.{service}' for its operations")
+        raise UnknownOperation(f"unknown operation '{op}' for service '{service}'", hint)
+    return ops[op]
+
+
+def _snake(name: str) -> str:
+    from botocore import xform_name
+
+    return str(xform_name(name))

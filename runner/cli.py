@@ -1,0 +1,159 @@
+"""The `labrunner` command line.
+
+Only argparse is imported at start-up: each command imports what it needs when it runs, so that
+`labrunner --help` stays fast and never loads boto3 or the emulator. Exit status: 0 success,
+1 a lab ran and something failed, 2 invalid input or options, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    from runner import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="labrunner",
+        description="Run, validate and grade cloud hands-on labs written in YAML.",
+        epilog="Start with: labrunner validate labs/kms-basics.yaml, then labrunner run labs/kms-basics.yaml",
+    )
+    parser.add_argument("--version", action="version", version=f"labrunner {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    validate = commands.add_parser("validate", help="check labs for every mistake, without touching any account",
+                                   description="Check labs completely; exit 0 when all are valid, 2 otherwise.")
+    validate.add_argument("labs", nargs="+", metavar="LAB", help="lab YAML files")
+    validate.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    validate.set_defaults(handler=_cmd_validate)
+
+    schema = commands.add_parser("schema", help="print the lab JSON Schema (generated from the actions)")
+    schema.set_defaults(handler=_cmd_schema)
+
+    actions = commands.add_parser("actions", help="list actions, or describe one",
+                                  description="Without NAME, list every action. NAME may be an action, "
+                                              "aws.SERVICE (its operations) or aws.SERVICE.OPERATION.")
+    actions.add_argument("name", nargs="?", metavar="NAME")
+    actions.add_argument("--format", choices=("text", "json"), default="text")
+    actions.set_defaults(handler=_cmd_actions)
+
+    run = commands.add_parser("run", help="run a lab against the emulator, an AWS account or an endpoint",
+                              description="Run every task of a lab: its steps, then its checks; clean up; "
+                                          "record. Exit 0 when all passed, 1 when any failed, 2 on bad input.")
+    run.add_argument("lab", metavar="LAB")
+    _add_target_options(run)
+    run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="override a var")
+    run.add_argument("--seed", type=int, help="seed for random_digits/random_id (recorded; replays names)")
+    run.add_argument("--task", action="append", default=[], metavar="ID", help="run only these tasks")
+    run.add_argument("--keep-going", action="store_true", help="run later tasks after a task fails")
+    run.add_argument("--record", metavar="FILE", help="where to write the JSON record (default runs/...)")
+    run.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+    run.set_defaults(handler=_cmd_run)
+
+    emulator = commands.add_parser("emulator", help="serve the embedded AWS emulator until stopped")
+    emulator.add_argument("--port", type=int, default=4566)
+    emulator.add_argument("--host", default="127.0.0.1",
+                          help="address to listen on (default loopback only; anything else exposes it)")
+    emulator.add_argument("--log-delay", default="5s", metavar="DURATION",
+                          help="delay before CloudTrail log files are delivered (default 5s)")
+    emulator.set_defaults(handler=_cmd_emulator)
+    return parser
+
+
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default="emulator", metavar="TARGET",
+                        help="'emulator' (default: embedded, started and stopped by the run), 'aws' "
+                             "(the standard credential chain) or an endpoint URL")
+    parser.add_argument("--region", help="AWS region (default: the lab's, else the profile's, else us-east-1)")
+    parser.add_argument("--profile", help="AWS profile for --target aws")
+    parser.add_argument("--yes", action="store_true", help="do not ask before using a real AWS account")
+
+
+def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    from runner.validate import validate_file
+
+    results: list[dict[str, Any]] = []
+    total = 0
+    for path in args.labs:
+        lab, problems = validate_file(path, path)
+        total += len(problems)
+        results.append({"lab": path, "valid": not problems, "problems": [p.to_json() for p in problems]})
+        if args.format == "text":
+            for problem in problems:
+                out.write(problem.format() + "\n")
+            if lab is not None:
+                steps = sum(len(t.steps) + len(t.checks) for t in lab.tasks)
+                out.write(f"{path}: valid ({len(lab.tasks)} tasks, {steps} steps and checks)\n")
+    if args.format == "json":
+        out.write(json.dumps({"valid": total == 0, "labs": results}, indent=2) + "\n")
+    elif total:
+        labs = sum(1 for r in results if not r["valid"])
+        out.write(f"{total} problem{'s' if total != 1 else ''} in {labs} lab{'s' if labs != 1 else ''}\n")
+    return EXIT_OK if total == 0 else EXIT_USAGE
+
+
+def _cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
+    from runner.schema import render_json
+
+    out.write(render_json())
+    return EXIT_OK
+
+
+def _cmd_actions(args: argparse.Namespace, out: TextIO) -> int:
+    from runner import describe
+
+    return describe.actions(args.name, args.format, out)
+
+
+def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from runner.engine.cli import run_command
+
+    return run_command(args, out)
+
+
+def _cmd_emulator(args: argparse.Namespace, out: TextIO) -> int:
+    from runner.errors import UsageError
+    from runner.model import parse_duration
+
+    try:
+        delay = parse_duration(args.log_delay)
+    except ValueError as exc:
+        raise UsageError(f"--log-delay: {exc}") from None
+    from runner.emulator import serve_forever
+
+    return serve_forever(args.host, args.port, delay, out)
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    stream = out or sys.stdout
+    args = _parser().parse_args(argv)
+    from runner.errors import LabError, UsageError
+
+    try:
+        return int(args.handler(args, stream))
+    except UsageError as exc:
+        sys.stderr.write(f"labrunner {args.command}: {exc}\n")
+        return EXIT_USAGE
+    except LabError as exc:
+        for problem in exc.problems:
+            stream.write(problem.format() + "\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `labrunner schema | head`
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Who made a call: the caller's account and identity, from the access key it signed with.
+
+The middleware asks this module once per request; the result feeds key-policy checks (`policy.py`)
+and the `userIdentity` of CloudTrail records (`events.py`). Keys come from moto's IAM users and
+STS sessions; any other key (the emulator's default `testing` key among them) acts as the root
+user of the account moto picks for it, 123456789012 unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .policy import Principal
+
+
+@dataclass(frozen=True)
+class Identity:
+    type: str  # "Root", "IAMUser", "AssumedRole", "AWSAccount" (anonymous), "AWSService"
+    account_id: str
+    arn: str
+    principal_id: str
+    access_key_id: str = ""
+    user_name: str = ""
+    role_arn: str = ""  # the role of an AssumedRole session
+    role_id: str = ""
+
+    @property
+    def principal(self) -> Principal:
+        if self.type == "AWSAccount":
+            return Principal()
+        arns = {self.arn}
+        if self.role_arn:
+            arns.add(self.role_arn)
+        return Principal(arns=frozenset(arns), account_id=self.account_id)
+
+    @property
+    def display_name(self) -> str:
+        """The `Username` that CloudTrail event history shows."""
+        if self.type == "Root":
+            return "root"
+        return self.user_name or self.principal_id
+
+    def user_identity(self) -> dict[str, Any]:
+        """The `userIdentity` element of a CloudTrail record."""
+        if self.type == "AWSAccount":
+            return {"type": "AWSAccount", "principalId": "", "accountId": "anonymous"}
+        record: dict[str, Any] = {
+            "type": self.type,
+            "principalId": self.principal_id,
+            "arn": self.arn,
+            "accountId": self.account_id,
+            "accessKeyId": self.access_key_id,
+        }
+        if self.type in ("IAMUser", "Root") and self.user_name:
+            record["userName"] = self.user_name
+        if self.type == "AssumedRole":
+            record["sessionContext"] = {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": self.role_id,
+                    "arn": self.role_arn,
+                    "accountId": self.account_id,
+                    "userName": self.role_arn.rsplit("/", 1)[-1],
+                },
+                "attributes": {"mfaAuthenticated": "false"},
+            }
+        return record
+
+
+ANONYMOUS = Identity(type="AWSAccount", account_id="anonymous", arn="", principal_id="")
+
+
+def account_for(access_key: str | None, account_header: str | None) -> str:
+    """The account moto will serve the request from (same precedence as moto's own)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import get_account_id_from
+
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if account_header:
+        return account_header
+    if access_key:
+        return str(get_account_id_from(access_key))
+    return str(DEFAULT_ACCOUNT_ID)
+
+
+def resolve(access_key: str | None, account_header: str | None) -> Identity:
+    """The identity behind `access_key` (None = an unsigned request)."""
+    if access_key is None:
+        return ANONYMOUS
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    account = account_for(access_key, account_header)
+    session = sts_backends[account]["aws"].get_assumed_role_from_access_key(access_key)
+    if session is not None:
+        role_name = session.role_arn.rsplit("/", 1)[-1]
+        role_id = str(session.user_id).split(":", 1)[0]
+        return Identity(
+            type="AssumedRole",
+            account_id=account,
+            arn=f"arn:aws:sts::{account}:assumed-role/{role_name}/{session.session_name}",
+            principal_id=f"{role_id}:{session.session_name}",
+            access_key_id=access_key,
+            role_arn=f"arn:aws:iam::{account}:role/{role_name}",
+            role_id=role_id,
+        )
+    user = iam_backends[account]["aws"].get_user_from_access_key_id(access_key)
+    if user is not None:
+        return Identity(
+            type="IAMUser",
+            account_id=account,
+            arn=str(user.arn),
+            principal_id=str(user.id),
+            access_key_id=access_key,
+            user_name=str(user.name),
+        )
+    return Identity(
+        type="Root",
+        account_id=account,
+        arn=f"arn:aws:iam::{account}:root",
+        principal_id=account,
+        access_key_id=access_key,
+    )

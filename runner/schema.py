@@ -1,0 +1,184 @@
+"""The lab JSON Schema, generated from the action registry (never edited by hand).
+
+`schemas/lab.schema.json` is this module's output, committed so that editors running the YAML language
+server give completion and errors (labs carry a `# yaml-language-server: $schema=` modeline); a test
+regenerates it and fails when the committed copy is stale. `labrunner schema` prints it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runner import registry
+
+SCHEMA_ID = "https://labrunner.dev/schemas/lab.schema.json"
+OPERATORS = (
+    "equals", "not_equals", "contains", "not_contains", "matches", "one_of",
+    "exists", "length", "greater_than", "less_than",
+)
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+LAB_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+AWS_ACTION_PATTERN = r"^aws\.[a-z0-9-]+\.[a-z0-9_]+$"
+DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|m|h)?\s*$"
+TEMPLATE_PATTERN = r"\{\{[\s\S]*\}\}"
+ERROR_CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_.:-]*$"
+
+
+def _templatable(schema: dict[str, Any]) -> dict[str, Any]:
+    """Let a non-string parameter also be given as a `{{ expression }}` rendered at run time."""
+    schema = dict(schema)
+    if schema.get("type") == "object" and "properties" in schema:
+        schema["properties"] = {k: _templatable(v) for k, v in schema["properties"].items()}
+    if isinstance(schema.get("items"), dict):
+        schema["items"] = _templatable(schema["items"])
+    kind = schema.get("type")
+    if kind is None and "$ref" not in schema and "enum" not in schema:
+        return schema
+    if kind == "string":
+        return schema
+    described = {k: schema.pop(k) for k in ("description",) if k in schema}
+    return {"anyOf": [schema, {"$ref": "#/$defs/template"}], **described}
+
+
+def _step_schema(actions: dict[str, registry.ActionSpec]) -> dict[str, Any]:
+    names = list(actions)
+    per_action = [
+        {
+            "if": {"properties": {"action": {"const": name}}, "required": ["action"]},
+            "then": {"properties": {"params": _templatable(dict(spec.params))}},
+        }
+        for name, spec in actions.items()
+    ]
+    return {
+        "type": "object",
+        "description": "One action with its parameters, assertions and retry policy.",
+        "required": ["action"],
+        "additionalProperties": False,
+        "properties": {
+            "action": {
+                "description": "A higher-level action, or aws.<service>.<operation> for any boto3 call.",
+                "anyOf": [
+                    {"enum": names},
+                    {"type": "string", "pattern": AWS_ACTION_PATTERN},
+                ],
+                "errorMessage": "an action is one of the higher-level actions or aws.<service>.<operation>",
+            },
+            "params": {"type": "object", "description": "The action's parameters; strings are templates."},
+            "id": {"type": "string", "pattern": ID_PATTERN, "description": "Unique in the lab."},
+            "title": {"type": "string"},
+            "save": {
+                "type": "object",
+                "description": "name: JMESPath over the result; each name becomes a variable.",
+                "propertyNames": {"pattern": VAR_PATTERN},
+                "additionalProperties": {"type": "string"},
+            },
+            "expect": {"$ref": "#/$defs/expect"},
+            "expect_error": {"$ref": "#/$defs/error_codes"},
+            "ignore_errors": {"$ref": "#/$defs/error_codes"},
+            "retry": {"$ref": "#/$defs/retry"},
+            "when": {"type": ["string", "boolean"], "description": "Skip the step when this renders falsy."},
+            "cleanup": {"$ref": "#/$defs/step"},
+            "message": {"type": "string", "description": "Shown to a student when this check fails."},
+            "paginate": {"type": "boolean", "description": "aws.* list operations: merge every page."},
+        },
+        "allOf": per_action,
+    }
+
+
+def generate() -> dict[str, Any]:
+    """The lab JSON Schema for the actions registered now."""
+    actions = registry.builtin_actions()
+    expectation = {
+        "type": "object",
+        "required": ["path"],
+        "additionalProperties": False,
+        "properties": {
+            "path": {"type": "string", "description": "JMESPath over the result."},
+            "message": {"type": "string"},
+            **{op: {} for op in OPERATORS},
+            "exists": {"type": "boolean"},
+            "length": {"anyOf": [{"type": "integer", "minimum": 0}, {"$ref": "#/$defs/template"}]},
+            "one_of": {"anyOf": [{"type": "array"}, {"$ref": "#/$defs/template"}]},
+            "matches": {"type": "string"},
+        },
+        "oneOf": [{"required": [op]} for op in OPERATORS],
+        "errorMessage": "an expectation has a path and exactly one operator: " + ", ".join(OPERATORS),
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "labrunner lab",
+        "description": "A hands-on lab: tasks of steps, each an action with parameters and assertions.",
+        "type": "object",
+        "required": ["lab", "title", "tasks"],
+        "additionalProperties": False,
+        "properties": {
+            "lab": {"type": "string", "pattern": LAB_PATTERN, "description": "Lab name: lowercase, digits, -."},
+            "title": {"type": "string", "minLength": 1},
+            "description": {"type": "string"},
+            "region": {"type": "string", "pattern": r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"},
+            "vars": {
+                "type": "object",
+                "description": "Rendered once, in order; a later var may use an earlier one.",
+                "propertyNames": {"pattern": VAR_PATTERN},
+            },
+            "tasks": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/task"}},
+            "cleanup": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+        },
+        "$defs": {
+            "task": {
+                "type": "object",
+                "required": ["id", "title"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "pattern": ID_PATTERN},
+                    "title": {"type": "string", "minLength": 1},
+                    "description": {"type": "string"},
+                    "points": {"type": "number", "minimum": 0, "default": 1},
+                    "steps": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+                    "checks": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+                },
+            },
+            "step": _step_schema(actions),
+            "expect": {
+                "anyOf": [
+                    {"type": "object", "description": "path: expected value"},
+                    {"type": "array", "items": {"$ref": "#/$defs/expectation"}},
+                ],
+                "errorMessage": "expect is a mapping of path: value, or a list of {path, <operator>: value}",
+            },
+            "expectation": expectation,
+            "retry": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "timeout": {"$ref": "#/$defs/duration"},
+                    "interval": {"$ref": "#/$defs/duration"},
+                    "backoff": {"type": "number", "minimum": 1},
+                    "max_interval": {"$ref": "#/$defs/duration"},
+                    "on": {"$ref": "#/$defs/error_codes"},
+                },
+            },
+            "duration": {
+                "anyOf": [
+                    {"type": "number", "minimum": 0},
+                    {"type": "string", "pattern": DURATION_PATTERN},
+                ],
+                "errorMessage": "a duration is a number of seconds or a string such as 500ms, 30s, 5m, 1h",
+            },
+            "error_codes": {
+                "anyOf": [
+                    {"type": "string", "pattern": ERROR_CODE_PATTERN},
+                    {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": ERROR_CODE_PATTERN}},
+                ],
+                "errorMessage": "error codes are a code such as NoSuchBucket, or a list of them",
+            },
+            "template": {"type": "string", "pattern": TEMPLATE_PATTERN},
+        },
+    }
+
+
+def render_json() -> str:
+    return json.dumps(generate(), indent=2, sort_keys=False) + "\n"
