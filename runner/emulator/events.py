@@ -33,9 +33,7 @@ def _record_shape(value: Any, free_form: bool = False) -> Any:
         if free_form:
             return dict(value)
         return {
-            _camel(str(k)): _record_shape(v, str(k) in _FREE_FORM)
-            for k, v in value.items()
-            if str(k) not in _SCRUBBED
+            _camel(str(k)): _record_shape(v, str(k) in _FREE_FORM) for k, v in value.items() if str(k) not in _SCRUBBED
         }
     if isinstance(value, list):
         return [_record_shape(v) for v in value]

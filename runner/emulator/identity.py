@@ -8,6 +8,7 @@ user of the account moto picks for it, 123456789012 unless told otherwise.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +75,7 @@ ANONYMOUS = Identity(type="AWSAccount", account_id="anonymous", arn="", principa
 
 def account_for(access_key: str | None, account_header: str | None) -> str:
     """The account moto will serve the request from (same precedence as moto's own)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.iam.models import get_account_id_from
 
     if "MOTO_ACCOUNT_ID" in os.environ:
@@ -84,6 +85,16 @@ def account_for(access_key: str | None, account_header: str | None) -> str:
     if access_key:
         return str(get_account_id_from(access_key))
     return str(DEFAULT_ACCOUNT_ID)
+
+
+def _role_id(account: str, role_arn: str) -> str:
+    """The role's unique id; moto draws a new random one per lookup when the role does not exist."""
+    from moto.iam.models import iam_backends
+
+    try:
+        return str(iam_backends[account]["aws"].get_role_by_arn(role_arn).id)
+    except Exception:  # moto lets a session assume a role that was never created
+        return "AROA" + hashlib.sha256(role_arn.encode()).hexdigest()[:17].upper()
 
 
 def resolve(access_key: str | None, account_header: str | None) -> Identity:
@@ -97,7 +108,7 @@ def resolve(access_key: str | None, account_header: str | None) -> Identity:
     session = sts_backends[account]["aws"].get_assumed_role_from_access_key(access_key)
     if session is not None:
         role_name = session.role_arn.rsplit("/", 1)[-1]
-        role_id = str(session.user_id).split(":", 1)[0]
+        role_id = _role_id(account, session.role_arn)
         return Identity(
             type="AssumedRole",
             account_id=account,

@@ -105,6 +105,10 @@ class Reply:
         except ValueError:
             return None
 
+    def with_header(self, name: str, value: str) -> Reply:
+        kept = tuple((k, v) for k, v in self.headers if k.lower() != name.lower())
+        return dataclasses.replace(self, headers=(*kept, (name, value)))
+
     def with_json(self, document: Any) -> Reply:
         body = json.dumps(document).encode()
         headers = tuple((k, v) for k, v in self.headers if k.lower() != "content-length")
@@ -158,6 +162,7 @@ class Context:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self.emitted: list[Record] = []
+        self.notes: dict[str, Any] = {}  # what a `before` hook leaves for an `after` hook
 
     def emit(self, record: Record) -> None:
         """Record an event that the call caused, e.g. the KMS calls S3 makes for SSE-KMS."""
@@ -206,6 +211,11 @@ class Behaviour:
 
 # --- parsing a request ---------------------------------------------------------------------------
 
+# Query parameters of a presigned URL that are credentials, not request parameters.
+_SIGNATURE_PARAMETERS = frozenset(
+    {"X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token", "Signature", "AWSAccessKeyId"}
+)
+
 
 def _headers(environ: Mapping[str, Any]) -> dict[str, str]:
     headers = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
@@ -240,7 +250,7 @@ def _s3_operation(environ: Mapping[str, Any], body: bytes) -> tuple[str, dict[st
     copy["wsgi.input"] = io.BytesIO(body)
     try:
         operation, uri = get_service_router("s3").match(Request(copy))
-    except Exception:  # noqa: BLE001 - an unroutable request is still recorded, as "Unknown"
+    except Exception:  # an unroutable request is still recorded, as "Unknown"
         return "Unknown", {}
     return str(operation.name), {str(k): str(v) for k, v in uri.items()}
 
@@ -270,7 +280,7 @@ def parse_call(environ: Mapping[str, Any], body: bytes, default_region: str) -> 
     elif service == "s3":
         protocol = "rest-xml"
         operation, uri = _s3_operation(environ, body)
-        params = {**query}
+        params = {k: v for k, v in query.items() if k not in _SIGNATURE_PARAMETERS}
         if "Bucket" in uri:
             params["bucketName"] = uri["Bucket"]
         if "Key" in uri:

@@ -132,7 +132,7 @@ def _condition_met(conditions: Mapping[str, Any], context: Mapping[str, str | li
             expected = [str(v).lower() if isinstance(v, bool) else str(v) for v in _as_list(expected_values)]
             present = key.lower() in lowered
             if operator == "Null":
-                if expected[0].lower() == "true" and present or expected[0].lower() == "false" and not present:
+                if (expected[0].lower() == "true" and present) or (expected[0].lower() == "false" and not present):
                     return False
                 continue
             if operator not in _OPERATORS:

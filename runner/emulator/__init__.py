@@ -1,0 +1,14 @@
+"""The embedded AWS emulator: moto (pinned) on a loopback port, with AWS behaviour layered on top.
+
+    with Emulator(log_delay=5.0) as emu:
+        boto3.client("kms", **...)  # or any SDK / the AWS CLI with emu.environment()
+
+Layout: `server.py` starts and stops it; `middleware.py` sees every request and runs the per-service
+behaviours (`kms.py`, `s3.py`, `cloudtrail.py`, `sts.py`); `events.py` and `trail.py` record each
+call as CloudTrail would and deliver log files; `identity.py` and `policy.py` answer who is calling
+and what a resource policy lets them do. Nothing outside this package imports moto.
+"""
+
+from .server import DEFAULT_ACCOUNT, EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator, serve_forever
+
+__all__ = ["DEFAULT_ACCOUNT", "EMULATOR_ACCESS_KEY", "EMULATOR_SECRET_KEY", "Emulator", "serve_forever"]

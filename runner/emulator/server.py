@@ -1,0 +1,185 @@
+"""The emulator process: moto's WSGI app behind `EmulatorMiddleware`, served on a loopback port,
+with a background thread that delivers CloudTrail log files (`trail.py`) once they are due.
+
+`Emulator` is what the runner and the tests start; `serve_forever` is `labrunner emulator`.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import shlex
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from types import FrameType, TracebackType
+from typing import Any, Self, TextIO
+
+from . import cloudtrail, kms, s3, sts
+from .middleware import Behaviour, EmulatorMiddleware
+from .trail import Recorder
+
+log = logging.getLogger(__name__)
+
+EMULATOR_ACCESS_KEY = "testing"
+EMULATOR_SECRET_KEY = "testing"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+
+# Order matters only between behaviours of one service: their rules run in this order.
+BEHAVIOURS: tuple[Behaviour, ...] = (kms.BEHAVIOUR, s3.BEHAVIOUR, cloudtrail.BEHAVIOUR, sts.BEHAVIOUR)
+
+
+def _quiet_handler() -> type[Any]:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class QuietHandler(MotoRequestHandler):
+        """moto's request handler without a log line per request."""
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass
+
+    return QuietHandler
+
+
+class Emulator:
+    """moto plus AWS behaviour, served over HTTP. moto's state is process-global: instances in one
+    process share it (and `reset()` wipes it for all of them)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_delay: float = 5.0,
+        region: str = DEFAULT_REGION,
+        behaviours: Sequence[Behaviour] = BEHAVIOURS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.log_delay = log_delay
+        self.region = region
+        self.behaviours = tuple(behaviours)
+        self._lock = threading.RLock()
+        self.recorder = Recorder(log_delay, self._lock, clock=clock)
+        self._server: Any = None
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+
+    def start(self) -> Self:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = EmulatorMiddleware(
+            DomainDispatcherApplication(create_backend_app), self.behaviours, self.recorder, self.region, self._lock
+        )
+        try:
+            self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_quiet_handler())
+        except SystemExit:
+            # werkzeug exits the process when the port is taken; a caller should get an error instead.
+            raise OSError(errno.EADDRINUSE, "address already in use") from None
+        self.port = int(self._server.server_port)
+        self._stopping.clear()
+        self._threads = [
+            threading.Thread(target=self._server.serve_forever, name="emulator-http", daemon=True),
+            threading.Thread(target=self._deliver_when_due, name="emulator-cloudtrail", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def _deliver_when_due(self) -> None:
+        tick = min(1.0, max(0.02, self.log_delay / 4))
+        while not self._stopping.wait(tick):
+            try:
+                self.recorder.deliver_due()
+            except Exception:
+                log.exception("CloudTrail log delivery failed")
+
+    @property
+    def endpoint(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else "::1" if self.host == "::" else self.host
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        """Environment variables that point the AWS CLI or any SDK at this emulator."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": EMULATOR_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET_KEY,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def deliver_logs_now(self) -> int:
+        """Write every pending CloudTrail log file now; the number of files written."""
+        return self.recorder.deliver_all()
+
+    def reset(self) -> None:
+        """Wipe all state, in every account: moto's stores, event history, pending log files."""
+        from moto.moto_api._internal.models import moto_api_backend
+
+        with self._lock:
+            moto_api_backend.reset()
+            self.recorder.reset()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads = []
+
+    def __enter__(self) -> Self:
+        return self if self._server is not None else self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def serve_forever(host: str, port: int, log_delay: float, out: TextIO) -> int:
+    """`labrunner emulator`: serve until SIGINT or SIGTERM, after printing how to point clients here.
+
+    Returns 0 once stopped, or 1 (with a one-line reason on `out`) if it cannot listen there.
+    """
+    import moto
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    try:
+        emulator = Emulator(host=host, port=port, log_delay=log_delay).start()
+    except OSError as error:
+        print(f"labrunner emulator: cannot listen on {host}:{port}: {error.strerror or error}", file=out)
+        out.flush()
+        return 1
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)} if in_main else {}
+    try:
+        print(
+            f"labrunner emulator: AWS (moto {moto.__version__}) at {emulator.endpoint}, "
+            f"CloudTrail log files after {log_delay:g}s. Stop with Ctrl-C.",
+            file=out,
+        )
+        print("# Point the AWS CLI or an SDK here:", file=out)
+        for name, value in emulator.environment().items():
+            print(f"export {name}={shlex.quote(value)}", file=out)
+        out.flush()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    print("labrunner emulator: stopped.", file=out)
+    out.flush()
+    return 0

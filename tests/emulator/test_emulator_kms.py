@@ -1,0 +1,161 @@
+"""KMS through the emulator: key states, the deletion window, key policies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from emulator_helpers import ACCOUNT, ClientFactory
+
+
+def _error(call: Callable[[], Any]) -> tuple[str, int]:
+    with pytest.raises(ClientError) as caught:
+        call()
+    response = caught.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def _crypto_calls(kms: Any, key_id: str) -> dict[str, Callable[[], Any]]:
+    return {
+        "Encrypt": lambda: kms.encrypt(KeyId=key_id, Plaintext=b"secret"),
+        "GenerateDataKey": lambda: kms.generate_data_key(KeyId=key_id, KeySpec="AES_256"),
+        "GenerateDataKeyWithoutPlaintext": lambda: kms.generate_data_key_without_plaintext(
+            KeyId=key_id, KeySpec="AES_256"
+        ),
+    }
+
+
+def test_encrypt_decrypt_generate_data_key_with_a_disabled_key_are_DisabledException(aws: ClientFactory) -> None:
+    kms = aws("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"secret")["CiphertextBlob"]
+    kms.disable_key(KeyId=key_id)
+    calls = {**_crypto_calls(kms, key_id), "Decrypt": lambda: kms.decrypt(CiphertextBlob=blob)}
+    for name, call in calls.items():
+        assert _error(call) == ("DisabledException", 400), name
+    kms.enable_key(KeyId=key_id)
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"secret"
+
+
+def test_crypto_disable_enable_and_schedule_while_PendingDeletion_are_KMSInvalidStateException(
+    aws: ClientFactory,
+) -> None:
+    kms = aws("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"secret")["CiphertextBlob"]
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    calls = {
+        **_crypto_calls(kms, key_id),
+        "Decrypt": lambda: kms.decrypt(CiphertextBlob=blob),
+        "DisableKey": lambda: kms.disable_key(KeyId=key_id),
+        "EnableKey": lambda: kms.enable_key(KeyId=key_id),
+        "ScheduleKeyDeletion": lambda: kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7),
+    }
+    for name, call in calls.items():
+        assert _error(call) == ("KMSInvalidStateException", 400), name
+    # Neither disable nor enable cancelled the deletion.
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+
+
+@pytest.mark.parametrize("days", [1, 6, 31, 365])
+def test_schedule_key_deletion_outside_7_to_30_days_is_ValidationException(aws: ClientFactory, days: int) -> None:
+    kms = aws("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    assert _error(lambda: kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=days)) == (
+        "ValidationException",
+        400,
+    )
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+
+
+def test_cancel_key_deletion_on_a_key_not_pending_deletion_is_KMSInvalidStateException(aws: ClientFactory) -> None:
+    kms = aws("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    assert _error(lambda: kms.cancel_key_deletion(KeyId=key_id)) == ("KMSInvalidStateException", 400)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=30)
+    kms.cancel_key_deletion(KeyId=key_id)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"  # as AWS leaves it
+
+
+def _user_client(aws: ClientFactory, name: str) -> tuple[str, ClientFactory]:
+    """An IAM user with an access key; returns its ARN and a client factory signing as it."""
+    iam = aws("iam")
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    credentials = {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
+    return arn, lambda service, **kw: aws(service, **credentials, **kw)
+
+
+def _policy(*statements: dict[str, Any]) -> str:
+    admin = {
+        "Sid": "Admin",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/admin"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [admin, *statements]})
+
+
+def test_key_policy_refuses_principals_it_does_not_grant_with_AccessDeniedException(aws: ClientFactory) -> None:
+    _, as_admin = _user_client(aws, "admin")
+    user_arn, as_user = _user_client(aws, "app")
+    _, as_stranger = _user_client(aws, "stranger")
+    use = {
+        "Sid": "Use",
+        "Effect": "Allow",
+        "Principal": {"AWS": user_arn},
+        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"],
+        "Resource": "*",
+    }
+    key_id = as_admin("kms").create_key(Policy=_policy(use))["KeyMetadata"]["KeyId"]
+
+    blob = as_user("kms").encrypt(KeyId=key_id, Plaintext=b"x")["CiphertextBlob"]
+    assert as_user("kms").decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"
+    assert _error(lambda: as_user("kms").disable_key(KeyId=key_id)) == ("AccessDeniedException", 400)
+    assert _error(lambda: as_stranger("kms").decrypt(CiphertextBlob=blob)) == ("AccessDeniedException", 400)
+    assert _error(lambda: as_stranger("kms").describe_key(KeyId=key_id)) == ("AccessDeniedException", 400)
+    # The emulator's own credentials are the account root, which this policy does not name.
+    assert _error(lambda: aws("kms").encrypt(KeyId=key_id, Plaintext=b"x")) == ("AccessDeniedException", 400)
+    as_admin("kms").disable_key(KeyId=key_id)
+
+
+def test_key_policy_naming_the_account_delegates_to_IAM_which_the_emulator_allows(aws: ClientFactory) -> None:
+    _, as_user = _user_client(aws, "app")
+    root = {
+        "Sid": "Enable IAM User Permissions",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    key_id = aws("kms").create_key(Policy=json.dumps({"Statement": [root]}))["KeyMetadata"]["KeyId"]
+    as_user("kms").encrypt(KeyId=key_id, Plaintext=b"x")
+    aws("kms").encrypt(KeyId=key_id, Plaintext=b"x")
+
+
+def test_key_policy_explicit_deny_wins_over_allow(aws: ClientFactory) -> None:
+    user_arn, as_user = _user_client(aws, "app")
+    root = {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "kms:*", "Resource": "*"}
+    deny = {"Effect": "Deny", "Principal": {"AWS": user_arn}, "Action": "kms:Decrypt", "Resource": "*"}
+    key_id = aws("kms").create_key(Policy=json.dumps({"Statement": [root, deny]}))["KeyMetadata"]["KeyId"]
+    blob = as_user("kms").encrypt(KeyId=key_id, Plaintext=b"x")["CiphertextBlob"]
+    assert _error(lambda: as_user("kms").decrypt(CiphertextBlob=blob)) == ("AccessDeniedException", 400)
+
+
+def test_key_policy_matches_a_role_session_by_its_role_ARN(aws: ClientFactory) -> None:
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/lab-app"
+    session = aws("sts").assume_role(RoleArn=role_arn, RoleSessionName="grader")["Credentials"]
+    credentials = {
+        "aws_access_key_id": session["AccessKeyId"],
+        "aws_secret_access_key": session["SecretAccessKey"],
+        "aws_session_token": session["SessionToken"],
+    }
+    grant = {"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "kms:Encrypt", "Resource": "*"}
+    key_id = aws("kms").create_key(Policy=_policy(grant))["KeyMetadata"]["KeyId"]
+    blob = aws("kms", **credentials).encrypt(KeyId=key_id, Plaintext=b"x")["CiphertextBlob"]
+    assert _error(lambda: aws("kms", **credentials).decrypt(CiphertextBlob=blob)) == ("AccessDeniedException", 400)

@@ -1,0 +1,97 @@
+"""The emulator as a server: endpoint, environment, reset, loopback default, `labrunner emulator`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import moto
+from emulator_helpers import ClientFactory
+
+from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator, serve_forever
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_moto_is_the_pinned_version() -> None:
+    # The behaviour modules use moto internals: a different moto needs them re-checked.
+    assert moto.__version__ == "5.2.5"
+
+
+def test_default_host_is_loopback() -> None:
+    emu = Emulator()
+    assert emu.host == "127.0.0.1"
+
+
+def test_environment_points_an_sdk_at_the_emulator(emu: Emulator) -> None:
+    env = emu.environment()
+    assert env["AWS_ENDPOINT_URL"] == emu.endpoint
+    assert emu.endpoint.startswith("http://127.0.0.1:")
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY)
+    session = boto3.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
+    identity = session.client("sts", endpoint_url=env["AWS_ENDPOINT_URL"]).get_caller_identity()
+    assert identity["Arn"] == f"arn:aws:iam::{identity['Account']}:root"
+
+
+def test_reset_wipes_every_account(emu: Emulator, aws: ClientFactory) -> None:
+    aws("s3").create_bucket(Bucket="lab-one")
+    other = aws("sts").assume_role(RoleArn="arn:aws:iam::210987654321:role/grader", RoleSessionName="grader")
+    credentials = other["Credentials"]
+    other_s3 = aws(
+        "s3",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    other_s3.create_bucket(Bucket="lab-two")
+    aws("kms").list_keys()
+    emu.reset()
+    assert aws("s3").list_buckets()["Buckets"] == []
+    listed = [{"AttributeKey": "EventName", "AttributeValue": "ListKeys"}]
+    assert aws("cloudtrail").lookup_events(LookupAttributes=listed)["Events"] == []
+
+
+def test_serve_forever_prints_the_environment_and_stops_on_SIGTERM(tmp_path: Path) -> None:
+    script = (
+        "import sys; from runner.emulator import serve_forever; "
+        "sys.exit(serve_forever('127.0.0.1', 0, 5.0, sys.stdout))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    ) as process:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(2)]
+        exports = {}
+        while len(exports) < 6:
+            line = process.stdout.readline()
+            assert line.startswith("export "), (lines, line, process.stderr.read() if process.poll() else "")
+            name, _, value = line[len("export ") :].strip().partition("=")
+            exports[name] = value
+        assert exports["AWS_ENDPOINT_URL"] in lines[0]
+        client = boto3.client(
+            "kms",
+            endpoint_url=exports["AWS_ENDPOINT_URL"],
+            region_name=exports["AWS_DEFAULT_REGION"],
+            aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"],
+        )
+        assert client.list_keys()["Keys"] == []
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+
+
+def test_serve_forever_reports_a_port_in_use_in_one_line(emu: Emulator) -> None:
+    import io
+
+    out = io.StringIO()
+    assert serve_forever("127.0.0.1", emu.port, 5.0, out) == 1
+    assert out.getvalue().startswith(f"labrunner emulator: cannot listen on 127.0.0.1:{emu.port}")
