@@ -6,9 +6,18 @@
 Layout: `server.py` starts and stops it; `middleware.py` sees every request and runs the per-service
 behaviours (`kms.py`, `s3.py`, `cloudtrail.py`, `sts.py`); `events.py` and `trail.py` record each
 call as CloudTrail would and deliver log files; `identity.py` and `policy.py` answer who is calling
-and what a resource policy lets them do. Nothing outside this package imports moto.
+and what a resource policy lets them do; `faults.py` injects throttling, server errors and latency.
+Nothing outside this package imports moto.
 """
 
+from .faults import FaultPlan
 from .server import DEFAULT_ACCOUNT, EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator, serve_forever
 
-__all__ = ["DEFAULT_ACCOUNT", "EMULATOR_ACCESS_KEY", "EMULATOR_SECRET_KEY", "Emulator", "serve_forever"]
+__all__ = [
+    "DEFAULT_ACCOUNT",
+    "EMULATOR_ACCESS_KEY",
+    "EMULATOR_SECRET_KEY",
+    "Emulator",
+    "FaultPlan",
+    "serve_forever",
+]

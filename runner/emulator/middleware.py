@@ -8,11 +8,13 @@ Every request passes through `EmulatorMiddleware`:
     moto, unless a rule answered                                         -> Reply
     each matching rule's `after`: may replace the reply, may emit events  -> Reply
     the CloudTrail recorder (`trail.py`) gets one record for the call (`events.py`) plus any emitted
+    work a hook deferred (injected latency) runs once the lock is released  -> the reply is sent
 
 A behaviour (`Behaviour`) is one service's declarative table of `Rule`s plus what CloudTrail needs to
 know about the service (read-only and data-event operations, the resources of a call). The
 behaviours are an ordered list: a service-wide hook such as fault injection is a `Behaviour("*")`
-placed first. moto's stores are not thread-safe, so the whole of a request runs under one lock.
+placed first (`faults.py`). moto's stores are not thread-safe, so the whole of a request runs
+under one lock.
 """
 
 from __future__ import annotations
@@ -163,10 +165,16 @@ class Context:
         self.recorder = recorder
         self.emitted: list[Record] = []
         self.notes: dict[str, Any] = {}  # what a `before` hook leaves for an `after` hook
+        self.deferred: list[Callable[[], None]] = []
 
     def emit(self, record: Record) -> None:
         """Record an event that the call caused, e.g. the KMS calls S3 makes for SSE-KMS."""
         self.emitted.append(record)
+
+    def defer(self, action: Callable[[], None]) -> None:
+        """Run `action` after the request lets go of the emulator's lock, before its reply is sent:
+        waiting (injected latency) must not hold up every other request."""
+        self.deferred.append(action)
 
 
 BeforeHook = Callable[[Call, Context], "Reply | Call | None"]
@@ -341,18 +349,24 @@ class EmulatorMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         body = self._read_body(environ)
+        context = Context(self.recorder)
         with self.lock:
             if str(environ.get("PATH_INFO", "")).startswith("/moto-api"):
                 reply = self._forward(environ, body)
                 if environ.get("PATH_INFO") == "/moto-api/reset":
                     self.recorder.reset()
             else:
-                reply = self._handle(environ, body)
+                reply = self._handle(environ, body, context)
+        for action in context.deferred:
+            try:
+                action()
+            except Exception:  # the reply is ready: a failed delay must not lose it
+                log.exception("deferred emulator work failed")
         reason = HTTPStatus(reply.status).phrase if reply.status in HTTPStatus._value2member_map_ else ""
         start_response(f"{reply.status} {reason}", list(reply.headers))
         return [reply.body]
 
-    def _handle(self, environ: dict[str, Any], body: bytes) -> Reply:
+    def _handle(self, environ: dict[str, Any], body: bytes, context: Context) -> Reply:
         from . import events
 
         call = parse_call(environ, body, self.default_region)
@@ -361,7 +375,6 @@ class EmulatorMiddleware:
             if behaviour.refine is not None:
                 call = behaviour.refine(call)
         rules = [r for b in mine for r in b.rules if r.applies(call.operation)]
-        context = Context(self.recorder)
         try:
             reply = self._run(environ, body, call, rules, context)
         except Exception:

@@ -1,7 +1,8 @@
 """The emulator process: moto's WSGI app behind `EmulatorMiddleware`, served on a loopback port,
 with a background thread that delivers CloudTrail log files (`trail.py`) once they are due.
 
-`Emulator` is what the runner and the tests start; `serve_forever` is `labrunner emulator`.
+`Emulator` is what the runner and the tests start; `serve_forever` is `labrunner emulator`. Both take a
+`FaultPlan` (`faults.py`) to inject throttling, server errors and latency ahead of everything else.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from types import FrameType, TracebackType
 from typing import Any, Self, TextIO
 
 from . import cloudtrail, kms, s3, sts
+from .faults import FaultInjector, FaultPlan, Sleep
 from .middleware import Behaviour, EmulatorMiddleware
 from .trail import Recorder
 
@@ -55,12 +57,17 @@ class Emulator:
         region: str = DEFAULT_REGION,
         behaviours: Sequence[Behaviour] = BEHAVIOURS,
         clock: Callable[[], float] = time.monotonic,
+        faults: FaultPlan | None = None,
+        sleep: Sleep = time.sleep,
     ) -> None:
         self.host = host
         self.port = port
         self.log_delay = log_delay
         self.region = region
         self.behaviours = tuple(behaviours)
+        self.faults = faults
+        # `sleep` serves injected latency; tests pass a fake so that no test waits.
+        self.injector = FaultInjector(faults, sleep) if faults is not None else None
         self._lock = threading.RLock()
         self.recorder = Recorder(log_delay, self._lock, clock=clock)
         self._server: Any = None
@@ -71,8 +78,10 @@ class Emulator:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
+        # Faults come first, so a faulted request reaches neither another behaviour nor moto.
+        chain = (self.injector.behaviour, *self.behaviours) if self.injector is not None else self.behaviours
         app = EmulatorMiddleware(
-            DomainDispatcherApplication(create_backend_app), self.behaviours, self.recorder, self.region, self._lock
+            DomainDispatcherApplication(create_backend_app), chain, self.recorder, self.region, self._lock
         )
         try:
             self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_quiet_handler())
@@ -144,8 +153,9 @@ class Emulator:
         self.stop()
 
 
-def serve_forever(host: str, port: int, log_delay: float, out: TextIO) -> int:
-    """`labrunner emulator`: serve until SIGINT or SIGTERM, after printing how to point clients here.
+def serve_forever(host: str, port: int, log_delay: float, out: TextIO, faults: FaultPlan | None = None) -> int:
+    """`labrunner emulator`: serve until SIGINT or SIGTERM, after printing how to point clients here
+    and which faults it injects (`--faults`).
 
     Returns 0 once stopped, or 1 (with a one-line reason on `out`) if it cannot listen there.
     """
@@ -157,7 +167,7 @@ def serve_forever(host: str, port: int, log_delay: float, out: TextIO) -> int:
         stop.set()
 
     try:
-        emulator = Emulator(host=host, port=port, log_delay=log_delay).start()
+        emulator = Emulator(host=host, port=port, log_delay=log_delay, faults=faults).start()
     except OSError as error:
         print(f"labrunner emulator: cannot listen on {host}:{port}: {error.strerror or error}", file=out)
         out.flush()
@@ -170,6 +180,8 @@ def serve_forever(host: str, port: int, log_delay: float, out: TextIO) -> int:
             f"CloudTrail log files after {log_delay:g}s. Stop with Ctrl-C.",
             file=out,
         )
+        if faults is not None:
+            print(f"labrunner emulator: injecting faults: {faults.describe()} (--faults {faults}).", file=out)
         print("# Point the AWS CLI or an SDK here:", file=out)
         for name, value in emulator.environment().items():
             print(f"export {name}={shlex.quote(value)}", file=out)
