@@ -83,12 +83,12 @@ def service_names() -> tuple[str, ...]:
     return tuple(sorted(_session().get_available_services()))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def service_model(service: str) -> Any:
     return _session().get_service_model(service)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def operations(service: str) -> dict[str, AwsOperation]:
     """snake_case name -> operation, for one service."""
     from botocore import xform_name
@@ -99,7 +99,7 @@ def operations(service: str) -> dict[str, AwsOperation]:
     }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def paginated_operations(service: str) -> frozenset[str]:
     try:
         model = _session().get_paginator_model(service)

@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-going", action="store_true", help="run later tasks after a task fails")
     run.add_argument("--record", metavar="FILE", help="where to write the JSON record (default runs/...)")
     run.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+    _add_faults_option(run)
     run.set_defaults(handler=_cmd_run)
 
     emulator = commands.add_parser("emulator", help="serve the embedded AWS emulator until stopped")
@@ -66,8 +67,27 @@ def _parser() -> argparse.ArgumentParser:
                           help="address to listen on (default loopback only; anything else exposes it)")
     emulator.add_argument("--log-delay", default="5s", metavar="DURATION",
                           help="delay before CloudTrail log files are delivered (default 5s)")
+    _add_faults_option(emulator)
     emulator.set_defaults(handler=_cmd_emulator)
     return parser
+
+
+def _add_faults_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--faults", metavar="PLAN",
+                        help="emulator only: inject faults, e.g. throttle=0.2,error=0.05,latency=0.1:200ms,seed=7")
+
+
+def parse_faults(text: str | None) -> Any:
+    """The emulator's FaultPlan for `--faults`, or None; a malformed plan is a usage error."""
+    if not text:
+        return None
+    from runner.emulator.faults import FaultPlan
+    from runner.errors import UsageError
+
+    try:
+        return FaultPlan.parse(text)
+    except ValueError as exc:
+        raise UsageError(f"--faults: {exc}") from None
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -129,9 +149,10 @@ def _cmd_emulator(args: argparse.Namespace, out: TextIO) -> int:
         delay = parse_duration(args.log_delay)
     except ValueError as exc:
         raise UsageError(f"--log-delay: {exc}") from None
+    faults = parse_faults(args.faults)
     from runner.emulator import serve_forever
 
-    return serve_forever(args.host, args.port, delay, out)
+    return int(serve_forever(args.host, args.port, delay, out, faults=faults))
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -42,10 +42,20 @@ def _aws_params(op: aws_models.AwsOperation) -> list[dict[str, Any]]:
         return []
     required = set(shape.required_members)
     return [
-        {"name": name, "type": member.type_name, "required": name in required,
+        {"name": name, "type": _aws_type(member), "required": name in required,
          "description": _first_sentence(member.documentation)}
         for name, member in shape.members.items()
     ]
+
+
+def _aws_type(shape: Any) -> str:
+    """A parameter's type as an author writes it: enums list their values (botocore checks none of them)."""
+    enum = getattr(shape, "enum", None)
+    if shape.type_name == "string" and enum:
+        return "one of " + "/".join(enum) if len(enum) <= 8 else f"string ({len(enum)} values)"
+    if shape.type_name == "list":
+        return f"list of {_aws_type(shape.member)}"
+    return str(shape.type_name)
 
 
 def _summary(spec: registry.ActionSpec) -> dict[str, Any]:

@@ -45,6 +45,8 @@ _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
 _INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 
+#: First characters of every null, bool, int and float of the core schema.
+_MAY_NOT_BE_STRING = frozenset("0123456789+-.~nNtTfF")
 _TAG = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")} | {"!"}
 
@@ -57,6 +59,8 @@ class Document:
     data: Any
     marks: dict[Path, Mark] = field(default_factory=dict)
     key_marks: dict[Path, Mark] = field(default_factory=dict)
+    #: Paths of literal block scalars (`|`): their text starts on the line after their mark.
+    literal_blocks: frozenset[Path] = frozenset()
 
     def mark(self, path: Path, *, key: bool = False) -> Mark:
         """Where the value (or with `key`, the key) at `path` was written.
@@ -77,9 +81,13 @@ def _problem(path: str, mark: Mark, message: str, hint: str = "", rule: str = "y
     return LabError([Problem(path, mark.line, mark.column, message, hint, rule=rule)])
 
 
+_new_tuple = tuple.__new__
+
+
 def _mark_of(event: Any) -> Mark:
     m = event.start_mark
-    return Mark(m.line + 1, m.column + 1) if m is not None else Mark(1, 1)
+    # tuple.__new__ builds the named tuple without its Python-level __new__: one per YAML node adds up.
+    return _new_tuple(Mark, (m.line + 1, m.column + 1)) if m is not None else Mark(1, 1)
 
 
 def read_source(path: str, display: str | None = None) -> str:
@@ -132,13 +140,31 @@ def load_text(text: str, path: str = "<lab>") -> Document:
         mark = exc.problem_mark or exc.context_mark
         where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
         what = exc.problem or exc.context or "invalid YAML"
-        context = f" ({exc.context})" if exc.context and exc.problem else ""
+        context = ""
+        if exc.context and exc.problem:
+            started = exc.context_mark
+            if started is not None and mark is not None and started.line != mark.line:
+                context = f" ({exc.context} that starts at line {started.line + 1})"
+            else:
+                context = f" ({exc.context})"
+        if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+            raise _problem(path, where, "YAML syntax error: a tab character where YAML expects indentation "
+                           "or a value", "indent with spaces; YAML does not allow tabs for indentation",
+                           rule="yaml-syntax") from None
         raise _problem(path, where, f"YAML syntax error: {what}{context}",
                        "fix the YAML at this position (check indentation, quotes and colons)",
                        rule="yaml-syntax") from None
     except yaml.YAMLError as exc:
         raise _problem(path, Mark(1, 1), f"YAML error: {exc}", "fix the YAML", rule="yaml-syntax") from None
     return builder.document()
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    """The character at a 0-based line and column of `text`, or ''."""
+    lines = text.split("\n", line + 1)
+    if line < len(lines) and column < len(lines[line]):
+        return lines[line][column]
+    return ""
 
 
 @dataclass
@@ -155,6 +181,7 @@ class _Builder:
         self.path = path
         self.marks: dict[Path, Mark] = {}
         self.key_marks: dict[Path, Mark] = {}
+        self.literal_blocks: set[Path] = set()
         self.anchors: dict[str, _Anchor] = {}
         self.open_anchors: set[str] = set()
         self.total = 0
@@ -162,7 +189,7 @@ class _Builder:
         self.documents = 0
 
     def document(self) -> Document:
-        return Document(self.path, self.result, self.marks, self.key_marks)
+        return Document(self.path, self.result, self.marks, self.key_marks, frozenset(self.literal_blocks))
 
     def fail(self, mark: Mark, message: str, hint: str = "", rule: str = "yaml") -> LabError:
         return _problem(self.path, mark, message, hint, rule)
@@ -190,7 +217,7 @@ class _Builder:
     def check_tag(self, event: Any, kind: str) -> None:
         tag = event.tag
         if tag is None or tag in _ALLOWED_TAGS:
-            if tag == f"{_TAG}map" and kind != "map" or tag == f"{_TAG}seq" and kind != "seq":
+            if (tag == f"{_TAG}map" and kind != "map") or (tag == f"{_TAG}seq" and kind != "seq"):
                 raise self.fail(_mark_of(event), f"tag '{tag}' does not fit a {kind}", "remove the tag")
             return
         shown = tag.replace(_TAG, "!!")
@@ -205,7 +232,17 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise self.fail(mark, f"the document nests deeper than {MAX_DEPTH} levels",
                             "flatten the structure", rule="yaml-size")
-        if isinstance(event, yaml.AliasEvent):
+        kind = type(event)
+        if kind is yaml.ScalarEvent and event.anchor is None:  # the common case, kept short
+            if event.tag is not None:
+                self.check_tag(event, "scalar")
+            if event.style == "|":
+                self.literal_blocks.add(path)
+            self.total += 1
+            if self.total > MAX_VALUES:
+                self.count(0, mark)
+            return self.scalar(event), 1
+        if kind is yaml.AliasEvent:
             name = event.anchor
             if name in self.open_anchors:
                 raise self.fail(mark, f"alias '*{name}' refers to the value that contains it",
@@ -216,22 +253,24 @@ class _Builder:
             anchor = self.anchors[name]
             self.count(anchor.size, mark)
             return anchor.value, anchor.size
-        anchor_name = getattr(event, "anchor", None)
+        anchor_name = event.anchor
         if anchor_name is not None:
             self.open_anchors.add(anchor_name)
-        if isinstance(event, yaml.ScalarEvent):
+        if kind is yaml.ScalarEvent:
             self.check_tag(event, "scalar")
             value: Any = self.scalar(event)
+            if event.style == "|":
+                self.literal_blocks.add(path)
             size = 1
             self.count(1, mark)
-        elif isinstance(event, yaml.SequenceStartEvent):
+        elif kind is yaml.SequenceStartEvent:
             self.check_tag(event, "seq")
             value, size = self.sequence(events, path, depth)
-        elif isinstance(event, yaml.MappingStartEvent):
+        elif kind is yaml.MappingStartEvent:
             self.check_tag(event, "map")
             value, size = self.mapping(events, path, depth)
         else:  # pragma: no cover - the parser never yields anything else here
-            raise self.fail(mark, f"unexpected YAML event {type(event).__name__}")
+            raise self.fail(mark, f"unexpected YAML event {kind.__name__}")
         if anchor_name is not None:
             self.open_anchors.discard(anchor_name)
             self.anchors[anchor_name] = _Anchor(value, size, mark)
@@ -242,7 +281,7 @@ class _Builder:
         size = 1
         self.count(1, self.marks[path])
         for event in events:
-            if isinstance(event, yaml.SequenceEndEvent):
+            if type(event) is yaml.SequenceEndEvent:
                 return items, size
             value, n = self.node(event, events, (*path, len(items)), depth + 1)
             items.append(value)
@@ -254,16 +293,18 @@ class _Builder:
         merged: dict[str, Any] = {}
         size = 1
         self.count(1, self.marks[path])
+        key_marks = self.key_marks
         for event in events:
-            if isinstance(event, yaml.MappingEndEvent):
+            if type(event) is yaml.MappingEndEvent:
                 for key, value in merged.items():
                     result.setdefault(key, value)  # explicit keys win over merged ones, as in YAML 1.1
                 return result, size
             key_mark = _mark_of(event)
-            if not isinstance(event, yaml.ScalarEvent):
+            if type(event) is not yaml.ScalarEvent:
                 raise self.fail(key_mark, "a mapping key must be a plain string",
                                 "write the key as text, not a list, mapping or alias")
-            self.check_tag(event, "scalar")
+            if event.tag is not None:
+                self.check_tag(event, "scalar")
             if event.value == "<<" and event.implicit[0]:
                 value_event = next(events)
                 value, n = self.node(value_event, events, (*path, "<<"), depth + 1)
@@ -277,13 +318,14 @@ class _Builder:
                 continue
             raw_key = self.scalar(event)
             key = raw_key if isinstance(raw_key, str) else event.value
+            where = (*path, key)
             if key in result:
-                first = self.key_marks[(*path, key)]
+                first = key_marks[where]
                 raise self.fail(key_mark, f"duplicate key '{key}' (first at line {first.line})",
                                 "a key may appear once in a mapping; remove or rename one of them",
                                 rule="duplicate-key")
-            self.key_marks[(*path, key)] = key_mark
-            value, n = self.node(next(events), events, (*path, key), depth + 1)
+            key_marks[where] = key_mark
+            value, n = self.node(next(events), events, where, depth + 1)
             result[key] = value
             size += n
         raise self.fail(self.marks[path], "unterminated mapping")  # pragma: no cover
@@ -292,13 +334,16 @@ class _Builder:
         text: str = event.value
         tag = event.tag
         if tag is None:
-            plain = event.implicit[0] and not event.style
-            return self._resolve(text, None, _mark_of(event)) if plain else text
+            if event.style or not event.implicit[0]:
+                return text  # quoted or block: always a string
+            if text and text[0] not in _MAY_NOT_BE_STRING:
+                return text  # most scalars are words: no core-schema pattern can match them
+            return self._resolve(text, None, event)
         if tag in ("!", f"{_TAG}str"):
             return text
-        return self._resolve(text, tag, _mark_of(event))
+        return self._resolve(text, tag, event)
 
-    def _resolve(self, text: str, tag: str | None, mark: Mark) -> Any:
+    def _resolve(self, text: str, tag: str | None, event: Any) -> Any:
         wanted = tag[len(_TAG):] if tag else None
         if wanted in (None, "null") and _NULL.match(text):
             return None
@@ -320,4 +365,4 @@ class _Builder:
                 return math.nan
         if wanted is None:
             return text
-        raise self.fail(mark, f"'{text}' is not a valid !!{wanted}", f"write a {wanted} or drop the tag")
+        raise self.fail(_mark_of(event), f"'{text}' is not a valid !!{wanted}", f"write a {wanted} or drop the tag")

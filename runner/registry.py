@@ -173,7 +173,7 @@ def resolve(name: str) -> ActionSpec:
     raise UnknownAction(f"unknown action '{name}'", hint)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _aws_spec(op: aws_models.AwsOperation) -> ActionSpec:
     # `run` stays None: the engine calls `runner.actions.aws.call_operation` with the operation.
     return ActionSpec(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 #: Namespaces every template can read, with their attributes (a typo in one is a lab error).
 NAMESPACES: dict[str, tuple[str, ...]] = {
@@ -39,6 +41,12 @@ def _b64decode(value: str) -> str:
     return base64.b64decode(value).decode("utf-8", errors="replace")
 
 
+def _tojson(value: Any, indent: int | None = None) -> str:
+    # Jinja's own `tojson` escapes <, >, & and ' for HTML; a lab embeds JSON in API parameters
+    # (policies, request bodies), where the plain form is what an author expects to see recorded.
+    return json.dumps(value, indent=indent, default=str)
+
+
 def _make_env() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined,
@@ -47,6 +55,7 @@ def _make_env() -> ImmutableSandboxedEnvironment:
     )
     env.filters["b64encode"] = _b64encode
     env.filters["b64decode"] = _b64decode
+    env.filters["tojson"] = _tojson
     return env
 
 
@@ -81,14 +90,59 @@ def is_template(value: str) -> bool:
     return "{{" in value or "{%" in value or "{#" in value
 
 
+# The templates most labs are made of: text around `{{ name }}`, `{{ ns.attr }}` or `{{ name | filter }}`.
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_SIMPLE_EXPRESSION = re.compile(rf"\{{\{{\s*({_IDENT}(?:\.{_IDENT})*)((?:\s*\|\s*{_IDENT})*)\s*\}}\}}")
+_SIMPLE_TEMPLATE = re.compile(rf"(?:[^{{}}]|{_SIMPLE_EXPRESSION.pattern})*")
+#: Words that are not variables in an expression (constants, operators): such templates take the full path.
+_NOT_NAMES = frozenset({"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
+                        "else", "recursive"})
+
+
+def _analyze_simple(text: str) -> TemplateInfo | None:
+    """What `analyze` finds, without Jinja2's parser and code generator, for the simplest templates.
+
+    A 2,000-step lab holds thousands of distinct templates; nearly all of them are of this shape.
+    Anything else (calls, tests, operators, literals, statements, comments) returns None.
+    """
+    if not _SIMPLE_TEMPLATE.fullmatch(text):
+        return None
+    variables: set[str] = set()
+    attributes: list[tuple[str, str]] = []
+    filters: set[str] = set()
+    for match in _SIMPLE_EXPRESSION.finditer(text):
+        names = match.group(1).split(".")
+        used = [part.strip(" |\t\n\r") for part in match.group(2).split("|")[1:]]
+        if {*names, *used} & _NOT_NAMES or names[0] in ENV.globals:
+            return None
+        variables.add(names[0])
+        if names[0] in NAMESPACES and len(names) > 1:
+            attributes.append((names[0], names[1]))
+        filters.update(used)
+    return TemplateInfo(frozenset(variables), tuple(attributes), frozenset(filters), frozenset(), ())
+
+
 @functools.lru_cache(maxsize=8192)
 def analyze(text: str) -> TemplateInfo:
     """Parse a template and list what it uses; raises `TemplateError` if it does not parse."""
+    simple = _analyze_simple(text)
+    if simple is not None:
+        return simple
+    return _analyze_parsed(text)
+
+
+def _analyze_parsed(text: str) -> TemplateInfo:
     try:
         ast = ENV.parse(text)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"template syntax error: {exc.message}",
+        raise TemplateError(f"template syntax error: {(exc.message or 'invalid template').rstrip('.')}",
                             "check the {{ }} and {% %} pairs and the expression inside", exc.lineno or 1) from None
+    filters = frozenset(f.name for f in ast.find_all(nodes.Filter))
+    tests = frozenset(t.name for t in ast.find_all(nodes.Test))
+    try:
+        variables = _undeclared(ast, filters - set(ENV.filters), tests - set(ENV.tests))
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"template error: {exc.message}", "fix the template", getattr(exc, "lineno", 1)) from None
     attributes = tuple(
         (node.node.name, node.attr)
         for node in ast.find_all(nodes.Getattr)
@@ -100,12 +154,32 @@ def analyze(text: str) -> TemplateInfo:
             literal = tuple(arg.value if isinstance(arg, nodes.Const) else ... for arg in call.args)
             calls.append((call.node.name, literal))
     return TemplateInfo(
-        variables=frozenset(meta.find_undeclared_variables(ast)),
+        variables=variables,
         attributes=attributes,
-        filters=frozenset(f.name for f in ast.find_all(nodes.Filter)),
-        tests=frozenset(t.name for t in ast.find_all(nodes.Test)),
+        filters=filters,
+        tests=tests,
         calls=tuple(calls),
     )
+
+
+def _stub(*args: Any, **kwargs: Any) -> None:  # pragma: no cover - never called
+    return None
+
+
+def _undeclared(ast: nodes.Template, unknown_filters: frozenset[str], unknown_tests: frozenset[str]) -> frozenset[str]:
+    """The variables a template reads from its context.
+
+    Jinja2 finds them with its code generator, which refuses a filter or test it does not know; the
+    validator reports those itself (with a did-you-mean), so analysis runs with stand-ins for them.
+    """
+    env: jinja2.Environment = ENV
+    if unknown_filters or unknown_tests:
+        env = ENV.overlay()
+        env.filters = {**ENV.filters, **dict.fromkeys(unknown_filters, _stub)}
+        env.tests = {**ENV.tests, **dict.fromkeys(unknown_tests, _stub)}
+    codegen = meta.TrackingCodeGenerator(env)
+    codegen.visit(ast)
+    return frozenset(codegen.undeclared_identifiers)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -122,23 +196,39 @@ def _compiled(text: str) -> Callable[[Mapping[str, Any]], Any]:
 
 
 def render_string(text: str, context: Mapping[str, Any]) -> Any:
+    """Render one string: the native value of a lone expression, else text; raises `TemplateError`."""
     if not is_template(text):
         return text
     try:
         value = _compiled(text)(context)
     except jinja2.UndefinedError as exc:
-        raise TemplateError(f"undefined variable: {exc.message}",
+        raise TemplateError(_undefined_message(exc.message),
                             "define it in vars or save it in an earlier step") from None
     except SecurityError as exc:
         raise TemplateError(f"template tried to reach something unsafe: {exc}",
                             "templates may only read variables and call the documented functions") from None
     except jinja2.TemplateError as exc:
         raise TemplateError(f"template error: {exc}", "fix the template") from None
+    except TemplateError:
+        raise
     except Exception as exc:  # a filter or function failed on the value it got
         raise TemplateError(f"template failed: {type(exc).__name__}: {exc}", "check the values it uses") from None
     if isinstance(value, jinja2.Undefined):
-        raise TemplateError("template rendered an undefined value", "define the variable it names")
+        # A lone expression is evaluated natively, so an undefined name comes back instead of raising.
+        raise TemplateError(_undefined_message(value._undefined_message),
+                            "define it in vars or save it in an earlier step")
+    if isinstance(value, str) and type(value) is not str:
+        value = str(value)  # markupsafe.Markup from a filter: plain text from here on
     return value
+
+
+def _undefined_message(detail: str | None) -> str:
+    """`undefined variable 'x'` / `'dict object' has no attribute 'y'`, from Jinja's wording."""
+    detail = detail or "a value is undefined"
+    match = re.fullmatch(r"'([A-Za-z_][A-Za-z0-9_]*)' is undefined", detail)
+    if match:
+        return f"undefined variable '{match.group(1)}'"
+    return f"undefined value: {detail}"
 
 
 def render(value: Any, context: Mapping[str, Any]) -> Any:
@@ -154,15 +244,51 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
 
 
 def strings(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], str]]:
-    """Every string inside `value` with its path: what the validator analyses."""
+    """Every distinct string inside `value` with its path: what the validator analyses.
+
+    YAML aliases make one mapping or list appear at many paths. It is walked in full once; where it
+    appears again, its distinct strings are listed once at the alias's own path (the position the
+    loader gives everything inside an alias), so the cost follows the size of the file, not of the
+    expanded document.
+    """
     found: list[tuple[tuple[str | int, ...], str]] = []
+    visited: set[int] = set()
+    distinct: dict[int, tuple[str, ...]] = {}
     stack: list[tuple[tuple[str | int, ...], Any]] = [(path, value)]
     while stack:
         where, item = stack.pop()
         if isinstance(item, str):
             found.append((where, item))
-        elif isinstance(item, dict):
-            stack.extend(((*where, k), v) for k, v in reversed(list(item.items())))
-        elif isinstance(item, list):
-            stack.extend(((*where, i), v) for i, v in reversed(list(enumerate(item))))
+        elif isinstance(item, (dict, list)):
+            if id(item) in visited:
+                found.extend((where, text) for text in _distinct_strings(item, distinct))
+                continue
+            visited.add(id(item))
+            if isinstance(item, dict):
+                stack.extend(((*where, k), v) for k, v in reversed(list(item.items())))
+            else:
+                stack.extend(((*where, i), v) for i, v in reversed(list(enumerate(item))))
     return found
+
+
+def _distinct_strings(value: Any, memo: dict[int, tuple[str, ...]]) -> tuple[str, ...]:
+    """The distinct strings inside a mapping or list, in first-seen order; shared parts counted once."""
+    known = memo.get(id(value))
+    if known is not None:
+        return known
+    result: dict[str, None] = {}
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            result.setdefault(item)
+            continue
+        if not isinstance(item, (dict, list)):
+            continue
+        if id(item) in memo:
+            result.update(dict.fromkeys(memo[id(item)]))
+            continue
+        children = list(item.values()) if isinstance(item, dict) else item
+        pending.extend(reversed(children))
+    memo[id(value)] = tuple(result)
+    return memo[id(value)]

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from runner.actions.aws import ActionFailed, failure_from
+from runner.model import parse_duration
 from runner.registry import ActionContext, action
+
+#: `<acct>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz`: the time is when the file was
+#: written, so a file named before `since` holds no record at or after it.
+_LOG_NAME = re.compile(r"_CloudTrail_[a-z0-9-]+_(\d{8}T\d{4})Z_[A-Za-z0-9]+\.json(\.gz)?$")
+#: Folders are named by delivery date; a record can land in the next day's folder shortly after midnight.
+_DELIVERY_SLACK = timedelta(minutes=30)
+_CACHE_KEY = "cloudtrail.find_events"
 
 _STRINGS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 
@@ -53,4 +67,130 @@ def find_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
           timeout: 15m
           interval: 20s
     """
-    raise NotImplementedError("cloudtrail.find_events runs with the engine")
+    bucket = params["bucket"]
+    since = _since(params.get("since"), ctx.run_started)
+    now = datetime.now(UTC)
+    region = params.get("region") or ctx.region
+    account = params.get("account") or _caller_account(ctx)
+    prefix = (params.get("prefix") or "").strip("/")
+    base = f"{prefix}/AWSLogs/{account}/CloudTrail/{region}/" if prefix else f"AWSLogs/{account}/CloudTrail/{region}/"
+    files: dict[tuple[str, str], list[dict[str, Any]]] = ctx.cache.setdefault(_CACHE_KEY, {})
+    client = ctx.client("s3")
+    wanted = _Filter(params, since)
+    found: dict[str, dict[str, Any]] = {}
+    read = downloaded = 0
+    try:
+        for key in _log_keys(client, bucket, base, since, now):
+            read += 1
+            if (bucket, key) not in files:
+                files[(bucket, key)] = _records(client.get_object(Bucket=bucket, Key=key)["Body"].read(), key)
+                downloaded += 1
+            for record in files[(bucket, key)]:
+                event_id = str(record.get("eventID") or id(record))
+                if event_id not in found and wanted(record):
+                    found[event_id] = record
+    except ActionFailed:
+        raise
+    except Exception as exc:
+        failure = failure_from(exc)
+        if failure is None:
+            raise
+        raise failure from None
+    events = sorted(found.values(), key=lambda r: str(r.get("eventTime", "")))
+    return {"Events": events, "count": len(events), "files": read, "downloaded": downloaded,
+            "since": since.isoformat()}
+
+
+def _since(value: Any, run_started: datetime) -> datetime:
+    """The start of the window: an ISO 8601 time, a duration ago, or the run's start."""
+    if value in (None, ""):
+        moment = run_started
+    else:
+        try:
+            moment = datetime.now(UTC) - timedelta(seconds=parse_duration(value))
+        except ValueError:
+            try:
+                moment = datetime.fromisoformat(str(value))
+            except ValueError:
+                raise ActionFailed("InvalidParameter", f"since: '{value}' is neither an ISO 8601 time "
+                                   "nor a duration such as 30m") from None
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    # eventTime has whole seconds: a call in the run's first second must still count.
+    return moment.replace(microsecond=0)
+
+
+def _caller_account(ctx: ActionContext) -> str:
+    cache = ctx.cache.setdefault("caller", {})
+    if "Account" not in cache:
+        cache.update(ctx.client("sts").get_caller_identity())
+    return str(cache["Account"])
+
+
+def _log_keys(client: Any, bucket: str, base: str, since: datetime, now: datetime) -> Iterator[str]:
+    """Log files in the date folders from `since` to now; digests and files named before `since` skipped."""
+    day = since.astimezone(UTC).date()
+    last = (now + _DELIVERY_SLACK).date()
+    paginator = client.get_paginator("list_objects_v2")
+    while day <= last:
+        folder = f"{base}{day:%Y/%m/%d}/"
+        for page in paginator.paginate(Bucket=bucket, Prefix=folder):
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                match = _LOG_NAME.search(key)
+                if "CloudTrail-Digest" in key or match is None:
+                    continue
+                written = datetime.strptime(match.group(1), "%Y%m%dT%H%M").replace(tzinfo=UTC)
+                if written + timedelta(minutes=1) < since:
+                    continue
+                yield key
+        day += timedelta(days=1)
+
+
+def _records(data: bytes, key: str) -> list[dict[str, Any]]:
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    try:
+        document = json.loads(data)
+    except ValueError:
+        raise ActionFailed("InvalidLogFile", f"{key} is not a CloudTrail log file (not JSON)") from None
+    records = document.get("Records") if isinstance(document, dict) else None
+    return [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
+
+
+def _strings(value: Any) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    return frozenset([value] if isinstance(value, str) else value)
+
+
+class _Filter:
+    """Whether a record matches every filter the step gives (each list filter: any of its values)."""
+
+    def __init__(self, params: dict[str, Any], since: datetime) -> None:
+        self.names = _strings(params.get("event_name"))
+        self.sources = _strings(params.get("event_source"))
+        self.arns = _strings(params.get("resource_arn"))
+        self.contains = sorted(_strings(params.get("contains")))
+        self.since = since
+
+    def __call__(self, record: dict[str, Any]) -> bool:
+        if self.names and record.get("eventName") not in self.names:
+            return False
+        if self.sources and record.get("eventSource") not in self.sources:
+            return False
+        if self.arns and not any(isinstance(r, dict) and r.get("ARN") in self.arns
+                                 for r in record.get("resources") or []):
+            return False
+        if self.contains:
+            text = json.dumps(record, ensure_ascii=False)
+            if not all(s in text for s in self.contains):
+                return False
+        return _event_time(record) >= self.since
+
+
+def _event_time(record: dict[str, Any]) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(record.get("eventTime")))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

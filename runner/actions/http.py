@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
 from typing import Any
 
+from runner.actions.aws import ActionFailed, digest
+from runner.model import parse_duration
 from runner.registry import ActionContext, action
+
+DEFAULT_TIMEOUT = 30.0
+#: Response bodies are read up to this size; a lab checks statuses and error documents, not downloads.
+MAX_BODY = 16 * 1024 * 1024
 
 
 @action(
@@ -38,4 +49,57 @@ def request(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
           status: 403
           Error.Code: AccessDenied
     """
-    raise NotImplementedError("http.request runs with the engine")
+    url = params["url"]
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ActionFailed("InvalidURL", f"'{url}' is not an http(s) URL")
+    method = params.get("method", "GET")
+    timeout = parse_duration(params.get("timeout", DEFAULT_TIMEOUT))
+    headers = {"User-Agent": "labrunner (like a browser: unsigned)", **dict(params.get("headers") or {})}
+    request = urllib.request.Request(url, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, reply_headers, body = response.status, dict(response.headers.items()), response.read(MAX_BODY)
+    except urllib.error.HTTPError as exc:  # 4xx/5xx: what the visitor sees, not a failure of the action
+        status, reply_headers, body = exc.code, dict(exc.headers.items()), exc.read(MAX_BODY)
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ActionFailed("ConnectionError", f"{method} {url}: {reason}") from None
+    result: dict[str, Any] = {"status": status, "headers": reply_headers, "body": digest(body)}
+    error = aws_error(body)
+    if error is not None:
+        result["Error"] = error
+    return result
+
+
+def aws_error(body: bytes) -> dict[str, str] | None:
+    """`{Code, Message}` when a body is an AWS error document (S3's XML, or the JSON protocols')."""
+    text = body.strip()
+    if text.startswith(b"<"):
+        try:
+            root = ET.fromstring(text)
+        except ET.ParseError:
+            return None
+        node = root if _local(root.tag) == "Error" else next(
+            (n for n in root.iter() if _local(n.tag) == "Error"), None)
+        if node is None:
+            return None
+        fields = {_local(child.tag): (child.text or "") for child in node}
+        if "Code" not in fields:
+            return None
+        return {"Code": fields["Code"], "Message": fields.get("Message", "")}
+    if text.startswith(b"{"):
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return None
+        if isinstance(document, dict):
+            code = document.get("__type") or document.get("code") or document.get("Code")
+            if isinstance(code, str):
+                message = document.get("message") or document.get("Message") or ""
+                return {"Code": code.rsplit("#", 1)[-1], "Message": str(message)}
+    return None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]

@@ -6,9 +6,29 @@ not by their Sid, because Sids differ between the console, the CLI's defaults an
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
+from runner.actions.aws import failure_from
 from runner.registry import ActionContext, action
+
+Statement = dict[str, Any]
+
+# What the console writes when it adds a statement; recognising one never depends on these.
+_ADMIN_SID = "Allow access for Key Administrators"
+_ADMIN_ACTIONS = ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+                  "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
+                  "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"]
+_USE_SID = "Allow use of the key"
+_USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+_GRANT_SID = "Allow attachment of persistent resources"
+_GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+_GRANT_CONDITION = {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+_CRYPTO = {"kms:encrypt", "kms:decrypt", "kms:reencrypt*", "kms:reencryptfrom", "kms:reencryptto",
+           "kms:generatedatakey*", "kms:generatedatakey"}
+_ADMINISTER = {"kms:put*", "kms:putkeypolicy", "kms:schedulekeydeletion", "kms:create*", "kms:disable*",
+               "kms:disablekey"}
 
 _PRINCIPALS = {"type": "array", "items": {"type": "string"}, "description": "IAM principal ARNs."}
 _EDIT = {
@@ -27,11 +47,16 @@ _READ = {
 }
 
 
-@action("kms.key_users", read_only=False, permissions=("kms:GetKeyPolicy", "kms:PutKeyPolicy"), params=_EDIT)
+_EDIT_PERMISSIONS = ("kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy")
+_READ_PERMISSIONS = ("kms:DescribeKey", "kms:GetKeyPolicy")
+
+
+@action("kms.key_users", read_only=False, permissions=_EDIT_PERMISSIONS, params=_EDIT)
 def key_users(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     """Add or remove principals in the key policy statement that lets them use the key.
 
-    The result is `{Principals: [...]}`: the key users after the edit.
+    The result is `{KeyId, Principals: [...], Changed}`: the key users after the edit. The console
+    also names key users in the statement that lets AWS services hold grants on the key; both change.
 
     Example::
 
@@ -40,17 +65,21 @@ def key_users(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
           key_id: alias/myFirstKey
           remove: ["{{ caller.arn }}"]
     """
-    raise NotImplementedError("kms.key_users runs with the engine")
+    # The console lists key users in two statements: using the key, and granting it to AWS services.
+    return _apply(ctx, params, [(_is_use, _statement(_USE_SID, _USE_ACTIONS)),
+                                (_is_grant, _statement(_GRANT_SID, _GRANT_ACTIONS, _GRANT_CONDITION))], _is_use)
 
 
 @action(
     "kms.key_administrators",
     read_only=False,
-    permissions=("kms:GetKeyPolicy", "kms:PutKeyPolicy"),
+    permissions=_EDIT_PERMISSIONS,
     params=_EDIT,
 )
 def key_administrators(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     """Add or remove principals in the key policy statement that lets them administer the key.
+
+    The result is `{KeyId, Principals: [...], Changed}`: the key administrators after the edit.
 
     Example::
 
@@ -59,14 +88,14 @@ def key_administrators(ctx: ActionContext, params: dict[str, Any]) -> dict[str, 
           key_id: alias/myFirstKey
           add: ["{{ caller.arn }}"]
     """
-    raise NotImplementedError("kms.key_administrators runs with the engine")
+    return _apply(ctx, params, [(_is_admin, _statement(_ADMIN_SID, _ADMIN_ACTIONS))], _is_admin)
 
 
-@action("kms.list_key_users", read_only=True, permissions=("kms:GetKeyPolicy",), params=_READ)
+@action("kms.list_key_users", read_only=True, permissions=_READ_PERMISSIONS, params=_READ)
 def list_key_users(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     """The principals the key policy allows to use the key for cryptographic operations.
 
-    The result is `{Principals: [...]}`.
+    The result is `{KeyId, Principals: [...]}`.
 
     Example::
 
@@ -77,12 +106,15 @@ def list_key_users(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]
           - path: Principals
             contains: "{{ caller.arn }}"
     """
-    raise NotImplementedError("kms.list_key_users runs with the engine")
+    key_id, policy = _read(ctx, params["key_id"])
+    return {"KeyId": key_id, "Principals": _principals(policy, _is_use)}
 
 
-@action("kms.list_key_administrators", read_only=True, permissions=("kms:GetKeyPolicy",), params=_READ)
+@action("kms.list_key_administrators", read_only=True, permissions=_READ_PERMISSIONS, params=_READ)
 def list_key_administrators(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     """The principals the key policy allows to administer the key.
+
+    The result is `{KeyId, Principals: [...]}`.
 
     Example::
 
@@ -93,4 +125,127 @@ def list_key_administrators(ctx: ActionContext, params: dict[str, Any]) -> dict[
           - path: Principals
             contains: "{{ caller.arn }}"
     """
-    raise NotImplementedError("kms.list_key_administrators runs with the engine")
+    key_id, policy = _read(ctx, params["key_id"])
+    return {"KeyId": key_id, "Principals": _principals(policy, _is_admin)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading and editing a key policy
+
+
+def _actions(statement: Statement) -> set[str]:
+    value = statement.get("Action", [])
+    return {a.lower() for a in ([value] if isinstance(value, str) else value) if isinstance(a, str)}
+
+
+def _aws_principals(statement: Statement) -> list[str] | None:
+    """The `Principal.AWS` ARNs of an Allow statement, or None when it grants to no IAM principals."""
+    if statement.get("Effect") != "Allow":
+        return None
+    principal = statement.get("Principal")
+    if not isinstance(principal, dict) or "AWS" not in principal:
+        return None
+    value = principal["AWS"]
+    return [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)]
+
+
+def _is_admin(statement: Statement) -> bool:
+    actions = _actions(statement)
+    return (_aws_principals(statement) is not None and "Condition" not in statement
+            and "kms:*" not in actions and bool(actions & _ADMINISTER) and not actions & _CRYPTO)
+
+
+def _is_use(statement: Statement) -> bool:
+    actions = _actions(statement)
+    return (_aws_principals(statement) is not None and "Condition" not in statement
+            and "kms:*" not in actions and bool(actions & _CRYPTO))
+
+
+def _is_grant(statement: Statement) -> bool:
+    condition = statement.get("Condition")
+    return (_aws_principals(statement) is not None and "kms:creategrant" in _actions(statement)
+            and isinstance(condition, dict) and "kms:GrantIsForAWSResource" in json.dumps(condition))
+
+
+def _key_id(ctx: ActionContext, key: str) -> str:
+    # GetKeyPolicy and PutKeyPolicy take a key id or ARN but not an alias; DescribeKey takes all three.
+    if key.startswith("alias/") or ":alias/" in key:
+        return str(ctx.client("kms").describe_key(KeyId=key)["KeyMetadata"]["KeyId"])
+    return key
+
+
+def _read(ctx: ActionContext, key: str) -> tuple[str, dict[str, Any]]:
+    try:
+        key_id = _key_id(ctx, key)
+        text = ctx.client("kms").get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
+    except Exception as exc:
+        failure = failure_from(exc)
+        if failure is None:
+            raise
+        raise failure from None
+    policy = json.loads(text)
+    statements = policy.get("Statement")
+    policy["Statement"] = [statements] if isinstance(statements, dict) else list(statements or [])
+    return key_id, policy
+
+
+def _principals(policy: dict[str, Any], kind: Callable[[Statement], bool]) -> list[str]:
+    found: list[str] = []
+    for statement in policy["Statement"]:
+        if kind(statement):
+            found.extend(p for p in _aws_principals(statement) or [] if p not in found)
+    return found
+
+
+def _edit(policy: dict[str, Any], kind: Callable[[Statement], bool], template: Statement,
+          add: list[str], remove: list[str]) -> bool:
+    """Add and remove principals in the statements of `kind`; True when the policy changed."""
+    statements: list[Statement] = policy["Statement"]
+    matching = [s for s in statements if kind(s)]
+    if not matching and add:
+        matching = [dict(template, Principal={"AWS": []})]
+        statements.append(matching[0])
+    changed = False
+    for statement in matching:
+        current = _aws_principals(statement) or []
+        # Principals added go to the first matching statement only; removal applies to all of them.
+        wanted = [p for p in current if p not in remove]
+        if statement is matching[0]:
+            wanted += [p for p in add if p not in wanted]
+        if wanted != current:
+            changed = True
+            statement["Principal"] = {**statement["Principal"], "AWS": wanted[0] if len(wanted) == 1 else wanted}
+        if not wanted:
+            statements.remove(statement)  # the console drops a statement left without principals
+            changed = True
+    return changed
+
+
+def _write(ctx: ActionContext, key_id: str, policy: dict[str, Any]) -> None:
+    try:
+        ctx.client("kms").put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(policy))
+    except Exception as exc:
+        failure = failure_from(exc)
+        if failure is None:
+            raise
+        raise failure from None
+
+
+def _apply(ctx: ActionContext, params: dict[str, Any], edits: list[tuple[Callable[[Statement], bool], Statement]],
+           report: Callable[[Statement], bool]) -> dict[str, Any]:
+    key_id, policy = _read(ctx, params["key_id"])
+    add, remove = list(params.get("add") or []), list(params.get("remove") or [])
+    changed = False
+    for kind, template in edits:
+        changed = _edit(policy, kind, template, add, remove) or changed
+    if changed:
+        _write(ctx, key_id, policy)
+    return {"KeyId": key_id, "Principals": _principals(policy, report), "Changed": changed}
+
+
+def _statement(sid: str, actions: list[str], condition: dict[str, Any] | None = None) -> Statement:
+    statement: Statement = {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": []}, "Action": actions,
+                            "Resource": "*"}
+    if condition:
+        statement["Condition"] = condition
+    return statement

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+from runner.actions.aws import ActionFailed, failure_from, plain
 from runner.registry import ActionContext, action
+
+#: Files up to this size go up in one PutObject (clean errors, one CloudTrail data event, as the
+#: console does for small files); larger ones through boto3's multipart transfer manager.
+SINGLE_PUT_LIMIT = 64 * 1024 * 1024
+#: HeadObject fields the result reports after an upload.
+_HEAD_FIELDS = ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled", "ETag", "VersionId",
+                "ContentType", "ContentLength", "StorageClass")
 
 # boto3's S3Transfer.ALLOWED_UPLOAD_ARGS: what `upload_file` passes on to PutObject.
 UPLOAD_ARGS = (
@@ -54,7 +63,33 @@ def upload_file(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
             ServerSideEncryption: aws:kms
             SSEKMSKeyId: alias/myFirstKey
     """
-    raise NotImplementedError("s3.upload_file runs with the engine")
+    path = ctx.lab_path(params["file"])
+    if not path.is_file():
+        raise ActionFailed("FileNotFound", f"file '{params['file']}' does not exist beside the lab")
+    bucket, key = params["bucket"], params["key"]
+    extra = dict(params.get("extra_args") or {})
+    client = ctx.client("s3")
+    sha = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(chunk)
+            size += len(chunk)
+    try:
+        if size <= SINGLE_PUT_LIMIT:
+            with path.open("rb") as handle:
+                client.put_object(Bucket=bucket, Key=key, Body=handle, **extra)
+        else:
+            client.upload_file(str(path), bucket, key, ExtraArgs=extra)
+        head = client.head_object(Bucket=bucket, Key=key)
+    except Exception as exc:
+        failure = failure_from(exc)
+        if failure is None:
+            raise
+        raise failure from None
+    result: dict[str, Any] = {"Bucket": bucket, "Key": key, "size": size, "sha256": sha.hexdigest()}
+    result.update({name: head[name] for name in _HEAD_FIELDS if name in head})
+    return dict(plain(result))
 
 
 @action(
@@ -80,4 +115,40 @@ def empty_bucket(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
           bucket: my-bucket
         ignore_errors: [NoSuchBucket]
     """
-    raise NotImplementedError("s3.empty_bucket runs with the engine")
+    bucket = params["bucket"]
+    client = ctx.client("s3")
+    deleted = 0
+    try:
+        # Versions and delete markers first (a versioned bucket keeps them after a plain delete),
+        # then whatever a listing of current objects still shows (some S3-compatible stores do not
+        # list versions of unversioned buckets).
+        for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            entries = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                       for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
+            deleted += _delete(client, bucket, entries)
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            deleted += _delete(client, bucket, [{"Key": o["Key"]} for o in page.get("Contents", [])])
+    except ActionFailed:
+        raise
+    except Exception as exc:
+        failure = failure_from(exc)
+        if failure is None:
+            raise
+        raise failure from None
+    return {"Bucket": bucket, "deleted": deleted}
+
+
+def _delete(client: Any, bucket: str, entries: list[dict[str, str]]) -> int:
+    """Delete objects in batches of 1,000 (DeleteObjects' limit); fail on the first refused one."""
+    count = 0
+    for start in range(0, len(entries), 1000):
+        batch = entries[start:start + 1000]
+        response = client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        errors = response.get("Errors") or []
+        if errors:
+            first = errors[0]
+            raise ActionFailed(str(first.get("Code", "DeleteFailed")),
+                               f"{len(errors)} object(s) not deleted, first {first.get('Key')}: "
+                               f"{first.get('Message', '')}")
+        count += len(batch)
+    return count

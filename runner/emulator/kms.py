@@ -184,6 +184,26 @@ def _key_state(call: Call, _: Context) -> Reply | None:
     return None if error is None else error_reply(call, *error)
 
 
+def _scheduled(call: Call, reply: Reply, _: Context) -> Reply | None:
+    key = call_key(call)
+    document = reply.json()
+    if key is None or not isinstance(document, dict):
+        return None
+    days = int(call.params.get("PendingWindowInDays") or 30)
+    key.labrunner_pending_window = days  # DescribeKey reports it while the key waits
+    return reply.with_json({**document, "KeyId": key.arn, "KeyState": "PendingDeletion", "PendingWindowInDays": days})
+
+
+def _pending_window(call: Call, reply: Reply, _: Context) -> Reply | None:
+    key = call_key(call)
+    document = reply.json()
+    if key is None or not isinstance(document, dict) or key.key_state != "PendingDeletion":
+        return None
+    metadata = {**document.get("KeyMetadata", {}),
+                "PendingDeletionWindowInDays": getattr(key, "labrunner_pending_window", 30)}
+    return reply.with_json({**document, "KeyMetadata": metadata})
+
+
 def _resources(call: Call, reply: Reply) -> list[dict[str, str]]:
     arn: str | None = None
     if call.operation == "CreateKey":
@@ -224,6 +244,16 @@ BEHAVIOUR = Behaviour(
             "CancelKeyDeletion needs a key pending deletion (KMSInvalidStateException)",
             *KEY_OPERATIONS,
             before=_key_state,
+        ),
+        rule(
+            "ScheduleKeyDeletion answers the key ARN, its new KeyState and the PendingWindowInDays",
+            "ScheduleKeyDeletion",
+            after=_scheduled,
+        ),
+        rule(
+            "DescribeKey of a key pending deletion reports PendingDeletionWindowInDays",
+            "DescribeKey",
+            after=_pending_window,
         ),
     ),
     refine=_key_owner,

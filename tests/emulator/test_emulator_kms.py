@@ -159,3 +159,18 @@ def test_key_policy_matches_a_role_session_by_its_role_ARN(aws: ClientFactory) -
     key_id = aws("kms").create_key(Policy=_policy(grant))["KeyMetadata"]["KeyId"]
     blob = aws("kms", **credentials).encrypt(KeyId=key_id, Plaintext=b"x")["CiphertextBlob"]
     assert _error(lambda: aws("kms", **credentials).decrypt(CiphertextBlob=blob)) == ("AccessDeniedException", 400)
+
+
+def test_schedule_key_deletion_answers_key_arn_state_and_window_and_DescribeKey_shows_the_window(
+    aws: ClientFactory,
+) -> None:
+    kms = aws("kms")
+    metadata = kms.create_key()["KeyMetadata"]
+    answer = kms.schedule_key_deletion(KeyId=metadata["KeyId"], PendingWindowInDays=9)
+    assert answer["KeyId"] == metadata["Arn"]
+    assert answer["KeyState"] == "PendingDeletion"
+    assert answer["PendingWindowInDays"] == 9
+    described = kms.describe_key(KeyId=metadata["KeyId"])["KeyMetadata"]
+    assert described["PendingDeletionWindowInDays"] == 9
+    kms.cancel_key_deletion(KeyId=metadata["KeyId"])
+    assert "PendingDeletionWindowInDays" not in kms.describe_key(KeyId=metadata["KeyId"])["KeyMetadata"]

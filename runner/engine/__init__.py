@@ -1,0 +1,13 @@
+"""The engine: runs a validated lab against a target and records what happened.
+
+Pipeline, one way: `targets` (where calls go) -> `context` (variables, builtins, the ActionContext)
+-> `assertions` + `retrying` -> `steps` (one step: render, call, assert, retry, save) -> `loop` (tasks,
+cleanup) -> `record` / `junit` / `console` (outputs; they decide nothing) -> `cli` (`labrunner run`).
+The engine imports the model, templates, registry and actions; nothing below it imports the engine.
+"""
+
+from runner.engine.loop import Runner, RunOptions, run_lab
+from runner.engine.record import RunRecord, to_json, write_record
+from runner.engine.targets import Target, open_target
+
+__all__ = ["RunOptions", "RunRecord", "Runner", "Target", "open_target", "run_lab", "to_json", "write_record"]

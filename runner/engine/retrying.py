@@ -1,0 +1,101 @@
+"""Polling one step until it passes or its time runs out: tenacity, with the clock and sleep injected.
+
+Used by `steps.py`, which decides what counts as a retryable outcome (the lab format's rule: reads on
+any failure, mutating steps only on the codes in `retry.on`); this module only schedules attempts.
+The pause starts at `interval`, grows by `backoff` after each attempt, is capped at `max_interval`, and
+never runs past the timeout: the last attempt happens at the deadline at the latest. tenacity reads
+`time.monotonic` itself, so stop and wait are computed from the injected clock instead of its state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import tenacity
+
+from runner.model import Retry
+
+T = TypeVar("T")
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What the run reports between attempts: which attempt failed, the pause, the time left after it."""
+
+    attempt: int
+    pause: float
+    remaining: float
+
+
+@dataclass(frozen=True)
+class Polled(Generic[T]):
+    outcome: T  # the last attempt's outcome
+    attempts: int
+    waited: float  # seconds spent sleeping between attempts
+
+
+def poll(
+    attempt: Callable[[int], T],
+    *,
+    policy: Retry | None,
+    retryable: Callable[[T], bool],
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+    on_wait: Callable[[T, Waiting], None] | None = None,
+) -> Polled[T]:
+    """Run `attempt(n)` (n from 1) until `retryable(outcome)` is false or the policy's time is up.
+
+    Without a policy the step runs once. Exceptions from `attempt` (KeyboardInterrupt) propagate.
+    """
+    counter = 0
+    waited = 0.0
+
+    def call() -> T:
+        nonlocal counter
+        counter += 1
+        return attempt(counter)
+
+    if policy is None:
+        return Polled(call(), 1, 0.0)
+
+    deadline = clock() + policy.timeout
+
+    def pause(state: tenacity.RetryCallState) -> float:
+        grown = policy.interval * policy.backoff ** (state.attempt_number - 1)
+        return max(0.0, min(grown, policy.max_interval, deadline - clock()))
+
+    def out_of_time(state: tenacity.RetryCallState) -> bool:
+        return clock() >= deadline
+
+    def nap(seconds: float) -> None:
+        nonlocal waited
+        waited += seconds
+        sleep(seconds)
+
+    def report(state: tenacity.RetryCallState) -> None:
+        if on_wait is not None and state.outcome is not None and state.next_action is not None:
+            pause_s = float(state.next_action.sleep)
+            on_wait(state.outcome.result(), Waiting(state.attempt_number, pause_s,
+                                                    max(0.0, deadline - clock() - pause_s)))
+
+    def last(state: tenacity.RetryCallState) -> T:
+        assert state.outcome is not None
+        result: T = state.outcome.result()
+        return result
+
+    retrying = tenacity.Retrying(
+        stop=out_of_time,
+        wait=pause,
+        retry=tenacity.retry_if_result(retryable),
+        sleep=nap,
+        before_sleep=report,
+        retry_error_callback=last,
+        reraise=True,
+    )
+    outcome: T = retrying(call)
+    return Polled(outcome, counter, waited)

@@ -1,0 +1,91 @@
+"""Helpers for the engine's tests: fake time, a target of stubbed boto3 clients, labs from text."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.stub import Stubber
+
+from runner.engine.context import RunContext, RunInfo
+from runner.engine.targets import Identity, Target
+from runner.model import Lab
+from runner.validate import load_lab
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "labs"
+ACCOUNT = "123456789012"
+CALLER = f"arn:aws:iam::{ACCOUNT}:user/student"
+
+
+class FakeTime:
+    """A monotonic clock and a sleep that only moves it forward; `naps` lists every pause."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = 1000.0
+        self.naps: list[float] = []
+        self.wall_start = start or datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+        self.on_sleep: list[Any] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.naps.append(seconds)
+        self.now += seconds
+        for hook in self.on_sleep:
+            hook()
+
+    def wall(self) -> datetime:
+        return self.wall_start + timedelta(seconds=self.now - 1000.0)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class StubTarget(Target):
+    """A target whose clients are botocore Stubbers: `stub("s3").add_response(...)`."""
+
+    def __init__(self, region: str = "us-east-1", kind: str = "aws") -> None:
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                region_name=region)
+        super().__init__(kind, region, session)  # type: ignore[arg-type]
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._stubbers: dict[tuple[str, str], Stubber] = {}
+        self._identity = Identity(ACCOUNT, CALLER, "AIDASTUDENT")
+
+    def stub(self, service: str, region: str | None = None) -> Stubber:
+        key = (service, region or self.region)
+        if key not in self._stubbers:
+            client = super().client(service, key[1])
+            stubber = Stubber(client)
+            stubber.activate()
+            self._clients[key] = client
+            self._stubbers[key] = stubber
+        return self._stubbers[key]
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        self.stub(service, region)
+        return self._clients[(service, region or self.region)]
+
+    def verify(self) -> None:
+        for stubber in self._stubbers.values():
+            stubber.assert_no_pending_responses()
+
+
+def write_lab(tmp_path: Path, text: str, name: str = "lab.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def lab_from(tmp_path: Path, text: str) -> Lab:
+    return load_lab(write_lab(tmp_path, text))
+
+
+def context(lab: Lab, target: Target, seed: int = 1, started: datetime | None = None) -> RunContext:
+    started = started or datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    return RunContext.create(lab, RunInfo("run1234", started), target, seed)

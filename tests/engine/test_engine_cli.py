@@ -1,0 +1,149 @@
+"""`labrunner run` through `runner.cli.main`: exit codes 0, 1 and 2, and nothing touched on bad input."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from engine_helpers import DATA, write_lab
+
+from runner.cli import main
+from runner.emulator import Emulator
+
+PASSING = """\
+lab: tiny
+title: Tiny
+vars:
+  bucket: "tiny-{{ random_id(8) }}"
+tasks:
+  - id: make
+    title: Make a bucket
+    steps:
+      - id: create
+        action: aws.s3.create_bucket
+        params: {Bucket: "{{ bucket }}"}
+        cleanup:
+          action: aws.s3.delete_bucket
+          params: {Bucket: "{{ bucket }}"}
+    checks:
+      - id: exists
+        action: aws.s3.head_bucket
+        params: {Bucket: "{{ bucket }}"}
+"""
+
+
+@pytest.fixture
+def emulator_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An endpoint target uses the standard credential chain: point it at the emulator's account."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+def run(argv: list[str]) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(["run", *argv], out)
+    return code, out.getvalue()
+
+
+@pytest.mark.e2e
+def test_passing_run_exits_0_and_writes_record_and_junit(emulator: Emulator, emulator_env: None,
+                                                          tmp_path: Path) -> None:
+    lab = write_lab(tmp_path, PASSING)
+    record, report = tmp_path / "out" / "record.json", tmp_path / "junit.xml"
+    code, output = run([str(lab), "--target", emulator.endpoint, "--record", str(record), "--junit", str(report),
+                        "--seed", "4"])
+    assert code == 0, output
+    data = json.loads(record.read_text())
+    assert data["status"] == "passed" and data["seed"] == 4 and data["target"]["kind"] == "endpoint"
+    assert f"record: {record}" in output and "result: passed: 1 of 1 tasks passed" in output
+    assert ET.parse(report).getroot().get("tests") == "3"
+
+
+@pytest.mark.e2e
+def test_failing_run_exits_1_and_prints_where_and_why(emulator: Emulator, emulator_env: None, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, output = run([str(DATA / "features-broken.yaml"), "--target", emulator.endpoint])
+    assert code == 1
+    assert "wrong-usage (aws.kms.describe_key) ... FAILED" in output
+    assert "features-broken.yaml:42:9" in output
+    assert "KeyMetadata.KeyUsage equals 'SIGN_VERIFY': actual 'ENCRYPT_DECRYPT'" in output
+    assert "hint: The key must sign and verify." in output
+    records = list((tmp_path / "runs").glob("features-broken-*.json"))
+    assert len(records) == 1 and f"record: {Path('runs') / records[0].name}" in output
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--var", "novalue"], "--var: expected NAME=VALUE, got 'novalue'"),
+    (["--var", "9x=1"], "--var: '9x' is not a var name"),
+    (["--var", "bukcet=x"], "--var: lab 'features' has no var 'bukcet'; did you mean 'bucket'?"),
+    (["--task", "storge"], "--task: lab 'features' has no task 'storge'; did you mean 'storage'?"),
+    (["--target", "localhost:4566"], "--target: 'localhost:4566' is not 'emulator', 'aws' or an http(s) URL"),
+    (["--profile", "dev"], "--profile applies to --target aws only"),
+    (["--region", "mars-1"], "--region: 'mars-1' is not an AWS region code"),
+    (["--target", "aws"], "--target aws runs against a real AWS account: confirm on a terminal, or pass --yes"),
+])
+def test_bad_options_exit_2_before_anything_runs(argv: list[str], message: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code, output = run([str(DATA / "features.yaml"), *argv])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err + output
+    assert "labrunner run features" not in output  # the run never started
+
+
+def test_invalid_lab_prints_every_problem_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lab = write_lab(tmp_path, """\
+        lab: Bad Name
+        title: Bad
+        tasks:
+          - id: t
+            title: T
+            steps:
+              - action: aws.kms.create_kye
+              - action: aws.s3.create_bucket
+                params: {Bucket: "{{ nope }}"}
+        """)
+    code, output = run([str(lab)])
+    assert code == 2
+    lines = [line for line in output.splitlines() if line.startswith(str(lab))]
+    assert len(lines) == 3, output
+    assert any("did you mean 'aws.kms.create_key'" in line for line in lines)
+    assert any("undefined variable 'nope'" in line for line in lines)
+    assert "Traceback" not in output + capsys.readouterr().err
+
+
+def test_missing_lab_file_exits_2(tmp_path: Path) -> None:
+    code, output = run([str(tmp_path / "nope.yaml")])
+    assert code == 2 and "cannot read the lab" in output
+
+
+def test_aws_target_confirms_before_the_first_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runner.engine import cli
+    from runner.engine.targets import Identity, Target
+
+    class FakeTty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    target = Target("aws", "us-east-1", session=None)
+    target._identity = Identity("210987654321", "arn:aws:iam::210987654321:user/me", "AIDA")
+    monkeypatch.setattr(cli, "open_target", lambda *args, **kwargs: target)
+    args = cli_args(["--target", "aws"])
+    out = io.StringIO()
+    code = cli.run_command(args, out, stdin=FakeTty("n\n"))
+    assert code == 2
+    text = out.getvalue()
+    assert "AWS account 210987654321" in text and "arn:aws:iam::210987654321:user/me" in text
+    assert "region us-east-1" in text and "Continue? [y/N]" in text and "Cancelled" in text
+
+
+def cli_args(extra: list[str]) -> argparse.Namespace:
+    from runner.cli import _parser
+
+    return _parser().parse_args(["run", str(DATA / "features.yaml"), *extra])

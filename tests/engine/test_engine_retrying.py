@@ -1,0 +1,62 @@
+"""Retry scheduling with an injected clock and sleep: no test here takes real time."""
+
+from __future__ import annotations
+
+from engine_helpers import FakeTime
+
+from runner.engine.retrying import Waiting, poll
+from runner.model import Retry
+
+
+def test_without_a_policy_runs_once(fake_time: FakeTime) -> None:
+    polled = poll(lambda n: n, policy=None, retryable=lambda _: True, clock=fake_time.clock,
+                  sleep=fake_time.sleep)
+    assert (polled.outcome, polled.attempts, polled.waited) == (1, 1, 0.0)
+
+
+def test_interval_backoff_and_cap(fake_time: FakeTime) -> None:
+    waits: list[Waiting] = []
+    policy = Retry(timeout=100, interval=2, backoff=2, max_interval=10)
+    polled = poll(lambda n: n, policy=policy, retryable=lambda n: n < 6, clock=fake_time.clock,
+                  sleep=fake_time.sleep, on_wait=lambda outcome, w: waits.append(w))
+    assert polled.outcome == 6 and polled.attempts == 6
+    assert fake_time.naps == [2, 4, 8, 10, 10]
+    assert polled.waited == 34
+    assert [w.attempt for w in waits] == [1, 2, 3, 4, 5]
+    assert waits[0].remaining == 100 - 2
+
+
+def test_never_sleeps_past_the_timeout(fake_time: FakeTime) -> None:
+    policy = Retry(timeout=10, interval=4, backoff=1, max_interval=60)
+    polled = poll(lambda n: n, policy=policy, retryable=lambda _: True, clock=fake_time.clock,
+                  sleep=fake_time.sleep)
+    # Attempts at 0, 4, 8 and a last one at the deadline (10): the final pause is cut to 2s.
+    assert fake_time.naps == [4, 4, 2]
+    assert polled.attempts == 4 and polled.waited == 10
+
+
+def test_slow_attempts_count_against_the_timeout(fake_time: FakeTime) -> None:
+    def slow(n: int) -> int:
+        fake_time.advance(7)
+        return n
+
+    polled = poll(slow, policy=Retry(timeout=10, interval=1), retryable=lambda _: True,
+                  clock=fake_time.clock, sleep=fake_time.sleep)
+    assert polled.attempts == 2  # 7s, pause 1s -> 8s, second attempt ends at 15s: out of time
+
+
+def test_stops_as_soon_as_it_passes(fake_time: FakeTime) -> None:
+    polled = poll(lambda n: n, policy=Retry(timeout=60, interval=5), retryable=lambda n: n < 2,
+                  clock=fake_time.clock, sleep=fake_time.sleep)
+    assert polled.attempts == 2 and fake_time.naps == [5]
+
+
+def test_interrupt_propagates(fake_time: FakeTime) -> None:
+    import pytest
+
+    def interrupted(n: int) -> int:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        poll(interrupted, policy=Retry(timeout=60, interval=5), retryable=lambda _: True,
+             clock=fake_time.clock, sleep=fake_time.sleep)

@@ -1,0 +1,328 @@
+"""One step at a time, with botocore's Stubber: render, validate again, call, judge, retry, save."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from botocore.response import StreamingBody
+from engine_helpers import CALLER, FakeTime, StubTarget, context, lab_from
+
+from runner.engine.steps import Finished, StepRunner, truthy
+from runner.model import Lab
+
+HEADER = """\
+lab: steps
+title: Steps
+vars:
+  alias: myFirstKey
+  days: seven
+  trail: t1
+  bucket: b1
+tasks:
+  - id: t
+    title: T
+    steps:
+"""
+
+
+def one_step(tmp_path: Path, step: str) -> Lab:
+    indented = "\n".join("      " + line for line in step.strip("\n").splitlines())
+    return lab_from(tmp_path, HEADER + indented + "\n")
+
+
+def run(lab: Lab, target: StubTarget, fake_time: FakeTime, index: int = 0) -> Finished:
+    from runner.engine.context import render_vars
+
+    ctx = render_vars(context(lab, target))
+    return StepRunner(clock=fake_time.clock, sleep=fake_time.sleep).run(lab.tasks[0].steps[index], ctx)
+
+
+def key_metadata(state: str = "Enabled") -> dict[str, object]:
+    return {"KeyMetadata": {"KeyId": "k-1", "Arn": "arn:aws:kms:us-east-1:123456789012:key/k-1",
+                            "KeyState": state, "CreationDate": datetime(2026, 3, 1, tzinfo=UTC)}}
+
+
+def test_render_call_assert_and_save(tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- id: describe
+  action: aws.kms.describe_key
+  params: {KeyId: "alias/{{ alias }}"}
+  expect:
+    KeyMetadata.KeyState: Enabled
+  save:
+    key_id: KeyMetadata.KeyId
+""")
+    stub_target.stub("kms").add_response("describe_key", key_metadata(), {"KeyId": "alias/myFirstKey"})
+    finished = run(lab, stub_target, fake_time)
+    record = finished.record
+    assert record.status == "passed" and record.attempts == 1
+    assert record.params == {"KeyId": "alias/myFirstKey"}
+    assert record.result["KeyMetadata"]["CreationDate"] == "2026-03-01T00:00:00+00:00"
+    assert record.saved == {"key_id": "k-1"} and finished.context.variables["key_id"] == "k-1"
+    assert [a.passed for a in record.assertions] == [True]
+    assert record.location.endswith("lab.yaml:12:9")
+
+
+def test_policy_written_as_yaml_is_sent_as_json(tmp_path: Path, stub_target: StubTarget,
+                                                fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.kms.create_key
+  params:
+    Description: "{{ alias }}"
+    Policy:
+      Version: "2012-10-17"
+      Statement: [{Effect: Allow, Principal: {AWS: "{{ caller.arn }}"}, Action: "kms:*", Resource: "*"}]
+""")
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": CALLER}, "Action": "kms:*", "Resource": "*"}]}
+    stub_target.stub("kms").add_response(
+        "create_key", key_metadata(),
+        {"Description": "myFirstKey", "Policy": json.dumps(policy, separators=(",", ":"))})
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "passed"
+    assert record.params["Policy"] == policy  # the record shows what the lab wrote
+
+
+def test_bad_params_after_rendering_are_an_error_and_nothing_is_called(
+        tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.kms.schedule_key_deletion
+  params: {KeyId: k-1, PendingWindowInDays: "{{ days }}"}
+""")
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "error" and record.attempts == 0
+    assert record.error is not None and record.error.kind == "params"
+    assert "PendingWindowInDays" in record.error.message and "whole number" in record.error.message
+
+
+def test_undefined_variable_is_an_error(tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.kms.describe_key
+  params: {KeyId: "{{ alias }}"}
+  expect:
+    - path: KeyMetadata.KeyId
+      equals: "{{ run.id | length }}"
+""")
+    stub_target.stub("kms").add_response("describe_key", key_metadata())
+    assert run(lab, stub_target, fake_time).record.status == "failed"  # 'k-1' != 7
+
+
+def test_expect_error_passes_on_the_named_code(tmp_path: Path, stub_target: StubTarget,
+                                               fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.kms.describe_key
+  params: {KeyId: alias/gone}
+  expect_error: NotFoundException
+  expect:
+    Error.Code: NotFoundException
+    HTTPStatusCode: 400
+""")
+    stub_target.stub("kms").add_client_error("describe_key", "NotFoundException", "Alias not found",
+                                             http_status_code=400)
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "passed"
+    assert record.result == {"Error": {"Code": "NotFoundException", "Message": "Alias not found"},
+                             "HTTPStatusCode": 400}
+
+
+def test_expect_error_fails_when_the_call_succeeds(tmp_path: Path, stub_target: StubTarget,
+                                                   fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.kms.describe_key
+  params: {KeyId: alias/gone}
+  expect_error: [NotFoundException]
+""")
+    stub_target.stub("kms").add_response("describe_key", key_metadata())
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "failed"
+    assert record.summary == "expected error NotFoundException, but aws.kms.describe_key succeeded"
+
+
+def test_ignored_error_counts_as_success_and_saves_nothing(tmp_path: Path, stub_target: StubTarget,
+                                                           fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.s3.delete_bucket
+  params: {Bucket: "{{ bucket }}"}
+  ignore_errors: [NoSuchBucket]
+  save: {gone: Error.Code}
+""")
+    stub_target.stub("s3").add_client_error("delete_bucket", "NoSuchBucket", "gone", http_status_code=404)
+    finished = run(lab, stub_target, fake_time)
+    assert finished.record.status == "passed" and finished.record.ignored_error == "NoSuchBucket"
+    assert "gone" not in finished.context.variables
+
+
+def test_unexpected_error_fails_with_code_and_message(tmp_path: Path, stub_target: StubTarget,
+                                                      fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.s3.delete_bucket
+  params: {Bucket: "{{ bucket }}"}
+""")
+    stub_target.stub("s3").add_client_error("delete_bucket", "BucketNotEmpty", "The bucket you tried to delete "
+                                            "is not empty", http_status_code=409)
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "failed"
+    assert record.error is not None and (record.error.code, record.error.status) == ("BucketNotEmpty", 409)
+    assert record.summary == "BucketNotEmpty: The bucket you tried to delete is not empty"
+
+
+def test_read_only_step_retries_until_it_passes(tmp_path: Path, stub_target: StubTarget,
+                                                fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.kms.describe_key
+  params: {KeyId: k-1}
+  retry: {timeout: 1m, interval: 2s, backoff: 2, max_interval: 5s}
+  expect:
+    KeyMetadata.KeyState: Enabled
+""")
+    kms = stub_target.stub("kms")
+    kms.add_response("describe_key", key_metadata("Creating"))
+    kms.add_client_error("describe_key", "ThrottlingException", "slow down")
+    kms.add_response("describe_key", key_metadata("Creating"))
+    kms.add_response("describe_key", key_metadata("Enabled"))
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "passed" and record.attempts == 4
+    assert fake_time.naps == [2, 4, 5] and record.waited_s == 11
+    assert record.duration_s == 11
+
+
+def test_read_only_step_gives_up_with_the_last_mismatch(tmp_path: Path, stub_target: StubTarget,
+                                                        fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.kms.describe_key
+  params: {KeyId: k-1}
+  retry: {timeout: 10s, interval: 5s}
+  expect:
+    KeyMetadata.KeyState: Enabled
+""")
+    for _ in range(3):
+        stub_target.stub("kms").add_response("describe_key", key_metadata("Disabled"))
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "failed" and record.attempts == 3
+    assert record.summary == ("KeyMetadata.KeyState equals: expected 'Enabled', got 'Disabled' "
+                              "(after 3 attempts, 10s waiting)")
+
+
+def test_mutating_step_retries_only_on_named_codes(tmp_path: Path, stub_target: StubTarget,
+                                                   fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.cloudtrail.create_trail
+  params: {Name: "{{ trail }}", S3BucketName: "{{ bucket }}"}
+  retry: {on: [InsufficientS3BucketPolicyException], timeout: 1m, interval: 5s}
+- action: aws.cloudtrail.create_trail
+  params: {Name: "{{ trail }}", S3BucketName: "{{ bucket }}"}
+  retry: {on: [InsufficientS3BucketPolicyException], timeout: 1m, interval: 5s}
+""")
+    trail = stub_target.stub("cloudtrail")
+    trail.add_client_error("create_trail", "InsufficientS3BucketPolicyException", "policy")
+    trail.add_response("create_trail", {"Name": "t1"})
+    assert run(lab, stub_target, fake_time).record.attempts == 2
+    trail.add_client_error("create_trail", "TrailAlreadyExistsException", "exists")
+    record = run(lab, stub_target, fake_time, index=1).record
+    assert record.status == "failed" and record.attempts == 1
+
+
+def test_permission_errors_are_never_retried(tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.kms.describe_key
+  params: {KeyId: k-1}
+  retry: {timeout: 1m, interval: 5s}
+""")
+    stub_target.stub("kms").add_client_error("describe_key", "AccessDeniedException", "no")
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "failed" and record.attempts == 1 and fake_time.naps == []
+
+
+def test_when_false_skips_without_calling(tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.kms.describe_key
+  when: "{{ target.region == 'eu-west-1' }}"
+  params: {KeyId: k-1}
+""")
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "skipped" and record.attempts == 0
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("false", False), ("False", False), ("", False), ("0", False), ("no", False), ("None", False),
+    ("yes", True), ("x", True), (0, False), ([], False), ([1], True), (True, True),
+])
+def test_truthy(value: object, expected: bool) -> None:
+    assert truthy(value) is expected
+
+
+def test_secrets_and_bodies_become_plain_data(tmp_path: Path, stub_target: StubTarget,
+                                              fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.kms.generate_data_key
+  params: {KeyId: k-1, KeySpec: AES_256}
+  expect:
+    Plaintext: "***"
+    CiphertextBlob.size: 5
+- action: aws.s3.get_object
+  params: {Bucket: b1, Key: hello.txt}
+  expect:
+    Body.text: hello
+    Body.size: 5
+""")
+    stub_target.stub("kms").add_response("generate_data_key", {"Plaintext": b"secret-key-bytes",
+                                                               "CiphertextBlob": b"ciphr", "KeyId": "k-1"})
+    assert run(lab, stub_target, fake_time).record.result["Plaintext"] == "***"
+    stub_target.stub("s3").add_response("get_object", {"Body": StreamingBody(io.BytesIO(b"hello"), 5)})
+    record = run(lab, stub_target, fake_time, index=1).record
+    assert record.status == "passed"
+    assert record.result["Body"]["sha256"].startswith("2cf24dba")
+
+
+def test_paginate_merges_every_page(tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.s3.list_objects_v2
+  paginate: true
+  params: {Bucket: b1}
+  expect:
+    - path: Contents[].Key
+      length: 3
+""")
+    s3 = stub_target.stub("s3")
+    s3.add_response("list_objects_v2", {"Contents": [{"Key": "a"}, {"Key": "b"}], "IsTruncated": True,
+                                        "NextContinuationToken": "t"}, {"Bucket": "b1"})
+    s3.add_response("list_objects_v2", {"Contents": [{"Key": "c"}], "IsTruncated": False},
+                    {"Bucket": "b1", "ContinuationToken": "t"})
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "passed", record.summary
+
+
+def test_builtin_params_are_checked_again_after_rendering(tmp_path: Path, stub_target: StubTarget,
+                                                          fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: s3.upload_file
+  params: {bucket: b1, key: k, file: "{{ '../' + alias }}"}
+- action: http.request
+  params: {url: "{{ alias }}", method: "{{ 'POST' }}"}
+""")
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "error" and "outside the lab's folder" in (record.summary or "")
+    record = run(lab, stub_target, fake_time, index=1).record
+    assert record.status == "error" and "params.method" in (record.summary or "")
+
+
+def test_cleanup_is_rendered_when_registered(tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- id: make
+  action: aws.kms.create_key
+  save: {key_id: KeyMetadata.KeyId}
+  cleanup:
+    action: aws.kms.schedule_key_deletion
+    params: {KeyId: "{{ key_id }}", PendingWindowInDays: 7}
+""")
+    stub_target.stub("kms").add_response("create_key", key_metadata())
+    finished = run(lab, stub_target, fake_time)
+    from runner.engine.steps import Prepared
+
+    assert isinstance(finished.cleanup, Prepared)
+    assert finished.cleanup.params == {"KeyId": "k-1", "PendingWindowInDays": 7}
+    assert finished.cleanup.step.key == "make.cleanup"

@@ -1,0 +1,164 @@
+"""The validate, schema and actions commands, and what start-up imports."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runner.cli import main
+from runner.schema import render_json
+
+ROOT = Path(__file__).resolve().parent.parent
+VALID = ROOT / "tests" / "data" / "valid"
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+# ---- validate
+
+
+def test_validate_valid_labs() -> None:
+    labs = sorted(str(p) for p in VALID.glob("*.yaml"))
+    code, out = run("validate", *labs)
+    assert code == 0
+    assert out.splitlines() == [line for line in out.splitlines() if line.endswith(")") and ": valid (" in line]
+    assert len(out.splitlines()) == len(labs)
+
+
+def test_validate_json_valid() -> None:
+    code, out = run("validate", "--format", "json", str(VALID / "minimal.yaml"))
+    assert code == 0
+    assert json.loads(out) == {"valid": True, "labs": [{"lab": str(VALID / "minimal.yaml"), "valid": True,
+                                                         "problems": []}]}
+
+
+def test_validate_reports_every_problem_and_exits_2(tmp_path: Path) -> None:
+    lab = tmp_path / "lab.yaml"
+    lab.write_text("lab: Bad\ntitle: x\ntasks:\n  - id: t\n    title: t\n    stepz: []\n")
+    code, out = run("validate", str(lab))
+    assert code == 2
+    assert out.splitlines() == [
+        f"{lab}:1:6: 'lab': 'Bad' is not a valid lab name; use lowercase letters, digits and '-', "
+        "starting with a letter or digit",
+        f"{lab}:6:5: [task 't'] unknown key 'stepz' in a task; did you mean 'steps'?",
+        "2 problems in 1 lab",
+    ]
+
+
+def test_validate_without_labs_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["validate"])
+    assert info.value.code == 2
+    assert "LAB" in capsys.readouterr().err
+
+
+# ---- schema
+
+
+def test_schema_prints_the_generated_schema() -> None:
+    code, out = run("schema")
+    assert code == 0
+    assert out == render_json()
+
+
+# ---- actions
+
+
+def test_actions_lists_every_action() -> None:
+    code, out = run("actions")
+    assert code == 0
+    for name in ("s3.upload_file", "s3.empty_bucket", "http.request", "cloudtrail.find_events", "kms.key_users"):
+        assert name in out
+    assert "aws.<service>.<operation>" in out
+
+
+def test_actions_json() -> None:
+    code, out = run("actions", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and "kms" in data["aws_services"]
+    assert {a["name"] for a in data["actions"]} >= {"s3.upload_file", "http.request"}
+
+
+def test_actions_of_a_service() -> None:
+    code, out = run("actions", "aws.kms")
+    assert code == 0
+    rows = dict(line.split() for line in out.splitlines())
+    assert rows["aws.kms.create_key"] == "mutating"
+    assert rows["aws.kms.describe_key"] == "read-only"
+
+
+def test_actions_of_an_operation() -> None:
+    code, out = run("actions", "aws.kms.create_key")
+    assert code == 0
+    assert out.startswith("aws.kms.create_key: ")
+    assert "  read-only: no\n" in out and "  permissions: kms:CreateKey\n" in out
+    assert "KeyUsage: one of " in out and "ENCRYPT_DECRYPT" in out
+
+
+def test_actions_of_a_higher_level_action_shows_its_example() -> None:
+    code, out = run("actions", "s3.upload_file")
+    assert code == 0
+    assert "bucket: string (required)" in out
+    assert "  example:\n    action: s3.upload_file" in out
+    code, out = run("actions", "s3.upload_file", "--format", "json")
+    info = json.loads(out)
+    assert info["read_only"] is False and "s3:PutObject" in info["permissions"]
+
+
+@pytest.mark.parametrize(("name", "hint"), [
+    ("s3.upload_fil", "did you mean 's3.upload_file'?"),
+    ("aws.kmss", "did you mean 'kms'?"),
+    ("aws.kms.CreateKey", "did you mean 'aws.kms.create_key'?"),
+])
+def test_unknown_action_exits_2_with_a_did_you_mean(name: str, hint: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run("actions", name)
+    assert code == 2 and out == ""
+    err = capsys.readouterr().err
+    assert err.startswith("labrunner actions: ") and hint in err
+    assert "Traceback" not in err
+
+
+# ---- start-up
+
+_PROBE = """
+import sys
+import runner.cli
+try:
+    runner.cli.main({argv!r})
+except SystemExit:
+    pass
+heavy = ("boto3", "botocore", "moto", "runner.emulator", "runner.engine", "jsonschema", "jinja2", "yaml")
+print(sorted(m for m in sys.modules if m.startswith(heavy)))
+"""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["validate", "--help"], ["run", "--help"]])
+def test_help_imports_nothing_heavy(argv: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-c", _PROBE.format(argv=argv)], capture_output=True, text=True,
+                            cwd=ROOT, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_validate_does_not_start_the_emulator_or_boto3() -> None:
+    probe = _PROBE.format(argv=["validate", str(VALID / "kms-basics.yaml")])
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    loaded = result.stdout.strip().splitlines()[-1]
+    for module in ("'boto3", "'moto", "'runner.emulator", "'runner.engine"):
+        assert module not in loaded
+
+
+def test_console_entry_point_help() -> None:
+    result = subprocess.run([sys.executable, "-m", "runner", "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0
+    for command in ("validate", "schema", "actions"):
+        assert command in result.stdout

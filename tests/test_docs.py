@@ -1,0 +1,73 @@
+"""Every YAML example in docs/authoring.md is a lab, a step, or a mistake, and behaves as the guide says.
+
+- a block starting with `lab:` or the schema modeline is a lab: it must validate;
+- a block starting with `# invalid: MESSAGE` is a lab with a mistake: it must fail with MESSAGE;
+- a block starting with `action:` is a step: wrapped into a small lab (a check when its action is
+  read-only, else a step), it must validate;
+- any other block (a bare `expect:` or `retry:` fragment) is skipped, and counted.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runner import registry
+from runner.loader import load_text
+from runner.validate import validate_text
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE = ROOT / "docs" / "authoring.md"
+BLOCK = re.compile(r"^```yaml\n(.*?)^```", re.DOTALL | re.MULTILINE)
+# Names the guide's step fragments use, as a lab would define them.
+FRAGMENT_VARS = {"alias": "myFirstKey", "bucket": "my-bucket", "key_id": "1234abcd", "days": 7}
+
+
+def blocks() -> list[tuple[int, str]]:
+    text = GUIDE.read_text()
+    return [(text.count("\n", 0, m.start()) + 2, m.group(1)) for m in BLOCK.finditer(text)]
+
+
+def kind(block: str) -> str:
+    first = block.lstrip().splitlines()[0]
+    if first.startswith("# invalid:"):
+        return "invalid"
+    if first.startswith(("lab:", "# yaml-language-server")):
+        return "lab"
+    if first.startswith("action:"):
+        return "step"
+    return "fragment"
+
+
+BLOCKS = blocks()
+
+
+def test_the_guide_has_examples_of_every_kind() -> None:
+    kinds = [kind(b) for _, b in BLOCKS]
+    assert kinds.count("lab") >= 4 and kinds.count("step") >= 6 and kinds.count("invalid") >= 3
+
+
+@pytest.mark.parametrize(("line", "block"), BLOCKS, ids=[f"line-{line}" for line, _ in BLOCKS])
+def test_example(line: int, block: str) -> None:
+    what = kind(block)
+    if what == "fragment":
+        pytest.skip("a fragment of a step")
+    lab_dir = ROOT / "tests" / "data" / "valid"  # holds files/hello.txt, which the guide uploads
+    if what == "step":
+        step = load_text(block, "step").data  # YAML 1.2, as labs are read: `on:` stays a key
+        section = "checks" if registry.resolve(step["action"]).read_only else "steps"
+        lab = {"lab": "doc-example", "title": "Example", "vars": FRAGMENT_VARS,
+               "tasks": [{"id": "t", "title": "Example", section: [step]}]}
+        text = yaml.safe_dump(lab, sort_keys=False)
+    else:
+        text = block
+    _, problems = validate_text(text, f"authoring.md:{line}", lab_dir)
+    shown = "\n".join(p.format() for p in problems)
+    if what == "invalid":
+        wanted = block.splitlines()[0].split(":", 1)[1].strip()
+        assert any(wanted in p.message for p in problems), f"expected '{wanted}', got:\n{shown}"
+    else:
+        assert not problems, shown

@@ -1,0 +1,354 @@
+"""The validator: what passes, how problems are collected and placed, and rules that read best as code.
+
+Most single-rule cases live in the corpus (tests/data/invalid/); these are the ones about how rules
+combine, what is allowed, and the helpers the engine shares.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from runner import model, templates
+from runner.errors import Problem
+from runner.validate import file_problem, jmespath_problem, validate_text
+
+HEAD = """\
+lab: demo
+title: Demo
+"""
+
+
+def check(body: str, lab_dir: Path | None = None) -> list[Problem]:
+    _, problems = validate_text(HEAD + textwrap.dedent(body), "lab.yaml", lab_dir)
+    return problems
+
+
+def texts(body: str, lab_dir: Path | None = None) -> list[str]:
+    return [p.format() for p in check(body, lab_dir)]
+
+
+def valid(body: str, lab_dir: Path | None = None) -> model.Lab:
+    lab, problems = validate_text(HEAD + textwrap.dedent(body), "lab.yaml", lab_dir)
+    assert not problems, "\n".join(p.format() for p in problems)
+    assert lab is not None
+    return lab
+
+
+# ---- what is allowed
+
+
+def test_checks_use_vars_and_earlier_checks_saves() -> None:
+    valid("""\
+        vars: {alias: demo}
+        tasks:
+          - id: t
+            title: t
+            checks:
+              - action: aws.kms.describe_key
+                params: {KeyId: "alias/{{ alias }}"}
+                save: {key_id: KeyMetadata.KeyId}
+              - action: aws.kms.list_aliases
+                params: {KeyId: "{{ key_id }}"}
+          - id: later
+            title: later
+            checks:
+              - action: aws.kms.get_key_policy
+                params: {KeyId: "{{ key_id }}"}
+        """)
+
+
+def test_steps_see_earlier_steps_and_checks_saves() -> None:
+    valid("""\
+        tasks:
+          - id: a
+            title: a
+            checks:
+              - action: aws.sts.get_caller_identity
+                save: {account: Account}
+          - id: b
+            title: b
+            steps:
+              - action: aws.kms.create_key
+                params: {Description: "for {{ account }}"}
+                save: {key_id: KeyMetadata.KeyId}
+                cleanup:
+                  action: aws.kms.schedule_key_deletion
+                  params: {KeyId: "{{ key_id }}", PendingWindowInDays: 7}
+              - action: aws.kms.enable_key_rotation
+                params: {KeyId: "{{ key_id }}"}
+        """)
+
+
+def test_lab_cleanup_may_use_any_saved_name() -> None:
+    valid("""\
+        tasks:
+          - id: a
+            title: a
+            steps:
+              - action: aws.kms.create_key
+                save: {key_id: KeyMetadata.KeyId}
+        cleanup:
+          - action: aws.kms.schedule_key_deletion
+            when: "{{ key_id is defined }}"
+            params: {KeyId: "{{ key_id }}", PendingWindowInDays: 7}
+        """)
+
+
+def test_templated_values_are_left_to_run_time_but_static_ones_are_checked() -> None:
+    valid("""\
+        vars: {days: 7, flag: true, tags: [{TagKey: a, TagValue: b}]}
+        tasks:
+          - id: a
+            title: a
+            steps:
+              - action: aws.kms.create_key
+                params:
+                  Tags: "{{ tags }}"
+                  BypassPolicyLockoutSafetyCheck: "{{ flag }}"
+                save: {key_id: KeyMetadata.KeyId}
+              - action: aws.kms.schedule_key_deletion
+                params: {KeyId: "{{ key_id }}", PendingWindowInDays: "{{ days }}"}
+        """)
+    assert texts("""\
+        tasks:
+          - id: a
+            title: a
+            steps:
+              - action: aws.kms.schedule_key_deletion
+                params: {KeyId: k, PendingWindowInDays: 7.5}
+        """) == ["lab.yaml:8:49: [task 'a' step 'steps[0]'] parameter PendingWindowInDays of "
+                 "aws.kms.schedule_key_deletion must be a whole number, not number; write a whole number here"]
+
+
+def test_a_mapping_for_a_string_parameter_is_sent_as_json() -> None:
+    lab = valid("""\
+        tasks:
+          - id: a
+            title: a
+            steps:
+              - action: aws.s3.put_bucket_policy
+                params:
+                  Bucket: b
+                  Policy:
+                    Version: "2012-10-17"
+                    Statement: [{Effect: Allow, Principal: "*", Action: "s3:GetObject", Resource: "*"}]
+        """)
+    assert lab.tasks[0].steps[0].params["Policy"]["Version"] == "2012-10-17"
+    # ...but not for a number.
+    assert "must be a whole number, not mapping" in texts("""\
+        tasks:
+          - id: a
+            title: a
+            steps:
+              - action: aws.kms.schedule_key_deletion
+                params: {KeyId: k, PendingWindowInDays: {days: 7}}
+        """)[0]
+
+
+def test_retry_on_a_mutating_step_with_named_codes() -> None:
+    lab = valid("""\
+        tasks:
+          - id: a
+            title: a
+            steps:
+              - action: aws.cloudtrail.create_trail
+                params: {Name: t, S3BucketName: b}
+                retry: {on: InsufficientS3BucketPolicyException}
+        """)
+    assert lab.tasks[0].steps[0].retry == model.Retry(on=("InsufficientS3BucketPolicyException",))
+    assert model.Retry() == model.Retry(timeout=60.0, interval=5.0, backoff=1.0, max_interval=60.0)
+
+
+def test_higher_level_params_may_be_templates() -> None:
+    valid("""\
+        vars: {url: "https://example.com", wait: 10s, methods: GET}
+        tasks:
+          - id: a
+            title: a
+            checks:
+              - action: http.request
+                params: {url: "{{ url }}", timeout: "{{ wait }}", method: "{{ methods }}"}
+        """)
+
+
+def test_file_parameters_relative_to_the_lab(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "photo.jpg").write_bytes(b"\xff\xd8")
+    valid("""\
+        tasks:
+          - id: a
+            title: a
+            steps:
+              - action: s3.upload_file
+                params: {bucket: b, key: k, file: data/photo.jpg}
+            checks:
+              - action: aws.s3.head_object
+                params: {Bucket: b, Key: k}
+                expect: {ContentLength: "{{ file_size('data/photo.jpg') }}"}
+        """, tmp_path)
+    assert "did you mean 'photo.jpg'?" in texts("""\
+        tasks:
+          - id: a
+            title: a
+            steps:
+              - action: s3.upload_file
+                params: {bucket: b, key: k, file: data/phot.jpg}
+        """, tmp_path)[0]
+
+
+# ---- how problems are collected and placed
+
+
+def test_every_layer_reports_in_one_run_sorted_by_position() -> None:
+    problems = check("""\
+        region: Oregon
+        tasks:
+          - id: a
+            title: a
+            steps:
+              - action: aws.kms.describe_key
+                params: {KeyID: x}
+              - action: aws.kms.list_keys
+                expect: [{path: "a[", equals: 1}]
+        """)
+    assert [(p.line, p.rule) for p in problems] == [
+        (3, "pattern"), (9, "aws-params"), (9, "aws-params"), (11, "jmespath")]
+    assert problems == sorted(problems, key=lambda p: (p.line, p.column, p.message))
+
+
+def test_problem_context_names_task_and_step() -> None:
+    problems = check("""\
+        tasks:
+          - title: no id
+            steps:
+              - action: aws.kms.describ_key
+          - id: named
+            title: t
+            checks:
+              - id: find
+                action: aws.kms.describe_key
+                params: {}
+        cleanup:
+          - action: aws.kms.nope
+        """)
+    assert [(p.task, p.step) for p in problems] == [("#1", None), ("#1", "steps[0]"), ("named", "find"),
+                                                    (None, "cleanup[0]")]
+
+
+def test_an_aliased_mistake_is_reported_where_it_is_written_and_where_it_is_used() -> None:
+    problems = check("""\
+        vars:
+          a: &t ["{{ nope }}", "{{ nope }}"]
+          b: [*t, *t, *t]
+        tasks:
+          - id: a
+            title: a
+        """)
+    assert [(p.line, p.column) for p in problems] == [(4, 10), (4, 24), (5, 7), (5, 11), (5, 15)]
+    assert {p.message for p in problems} == {"undefined variable 'nope'"}
+
+
+def test_many_aliases_cost_what_the_file_holds() -> None:
+    """10^5 expanded strings, 6 distinct places: the templates walk sees each shared list once."""
+    lines = ['  l0: &l0 ["{{ x }}", "{{ y }}"]']
+    for i in range(1, 6):
+        lines.append(f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]")
+    problems = check("vars:\n" + "\n".join(lines) + "\ntasks:\n  - {id: a, title: a}\n")
+    assert len(problems) == 2 + 5 * 10 * 2  # the anchor's two, then each alias: x and y once each
+    found = templates.strings({"a": (shared := ["{{ x }}", "{{ x }}"]), "b": [shared, shared]})
+    assert found == [(("a", 0), "{{ x }}"), (("a", 1), "{{ x }}"), (("b", 0), "{{ x }}"), (("b", 1), "{{ x }}")]
+
+
+def test_a_template_error_in_a_literal_block_points_at_its_line() -> None:
+    problems = check("""\
+        vars:
+          script: |
+            line one
+            line {{ two
+        tasks:
+          - {id: a, title: a}
+        """)
+    assert problems[0].line == 6 and problems[0].message.startswith("template syntax error")
+
+
+def test_unknown_filters_and_tests_do_not_hide_undefined_variables() -> None:
+    assert texts("""\
+        vars:
+          a: "{{ missing | nofilter }}"
+          b: "{{ missing is nottest }}"
+        tasks:
+          - {id: a, title: a}
+        """) == [
+        "lab.yaml:4:6: undefined variable 'missing'; define it in vars or save it in an earlier step",
+        "lab.yaml:4:6: unknown filter 'nofilter'; see the Jinja2 list of builtin filters",
+        "lab.yaml:5:6: undefined variable 'missing'; define it in vars or save it in an earlier step",
+        "lab.yaml:5:6: unknown test 'nottest'; did you mean 'test'?",
+    ]
+
+
+def test_default_interval_longer_than_the_timeout() -> None:
+    assert texts("""\
+        tasks:
+          - id: a
+            title: a
+            checks:
+              - action: aws.kms.list_keys
+                retry: {timeout: 2s}
+        """) == ["lab.yaml:8:26: [task 'a' step 'checks[0]'] retry.interval (default 5s) is longer than "
+                 "retry.timeout (2s): the step would run once; shorten the interval or lengthen the timeout"]
+
+
+def test_no_problem_is_reported_twice() -> None:
+    problems = check("""\
+        tasks:
+          - id: a
+            title: a
+            checks:
+              - action: aws.kms.describe_key
+                params: {KeyId: k}
+                expect: [{path: x, one_of: 3}]
+        """)
+    assert len(problems) == 1 and problems[0].message == "'one_of' must be a list, not number"
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "[]\n", "just text\n", "42\n"])
+def test_documents_that_are_not_mappings(text: str) -> None:
+    _, problems = validate_text(text, "lab.yaml")
+    assert len(problems) == 1 and problems[0].rule == "structure" and problems[0].line == 1
+
+
+# ---- helpers shared with the engine
+
+
+def why(lab_dir: Path, relative: str) -> str | None:
+    problem = file_problem(lab_dir, relative)
+    return problem[0] if problem else None
+
+
+def test_file_problem(tmp_path: Path) -> None:
+    (tmp_path / "inside.txt").write_text("x")
+    assert why(tmp_path, "inside.txt") is None
+    assert why(tmp_path, "./sub/../inside.txt") is None
+    assert why(tmp_path, "../inside.txt") == "file '../inside.txt' is outside the lab's folder"
+    assert why(tmp_path, "/etc/hostname") == "file '/etc/hostname' is an absolute path"
+    assert why(tmp_path, "missing.txt") == "file 'missing.txt' does not exist"
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
+def test_a_symlink_out_of_the_folder_is_outside(tmp_path: Path) -> None:
+    lab_dir = tmp_path / "lab"
+    lab_dir.mkdir()
+    (tmp_path / "secret.txt").write_text("x")
+    (lab_dir / "link.txt").symlink_to(tmp_path / "secret.txt")
+    assert why(lab_dir, "link.txt") == "file 'link.txt' is outside the lab's folder"
+
+
+def test_jmespath_problem() -> None:
+    assert jmespath_problem("KeyMetadata.KeyId") is None
+    assert jmespath_problem("length(Keys[?KeyState=='Enabled'])") is None
+    message = jmespath_problem("Keys[")
+    assert message is not None and message.startswith("'Keys[' does not compile")
