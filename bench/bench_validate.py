@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 TASKS = 200
 STEPS_PER_TASK = 6
 CHECKS_PER_TASK = 4  # 200 x (6 + 4) = 2,000 steps and checks
@@ -149,7 +151,13 @@ def measure(repeat: int = 7) -> dict[str, Any]:
                                     capture_output=True, text=True, check=False)
             assert result.returncode == 0, result.stdout + result.stderr
 
+        text = lab.read_text()
+
+        def plain_yaml() -> None:  # the baseline: PyYAML's C loader, no marks, no checks
+            yaml.load(text, Loader=yaml.CSafeLoader)
+
         return {
+            "yaml_baseline_median_s": _median_seconds(plain_yaml, repeat),
             "steps": steps,
             "bytes": lab.stat().st_size,
             "first_in_process_s": first,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -57,19 +58,37 @@ def request(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     timeout = parse_duration(params.get("timeout", DEFAULT_TIMEOUT))
     headers = {"User-Agent": "labrunner (like a browser: unsigned)", **dict(params.get("headers") or {})}
     request = urllib.request.Request(url, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, reply_headers, body = response.status, dict(response.headers.items()), response.read(MAX_BODY)
-    except urllib.error.HTTPError as exc:  # 4xx/5xx: what the visitor sees, not a failure of the action
-        status, reply_headers, body = exc.code, dict(exc.headers.items()), exc.read(MAX_BODY)
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ActionFailed("ConnectionError", f"{method} {url}: {reason}") from None
+    # S3 answers a busy moment with 503 SlowDown or a 500; a browser's user would reload, and so do
+    # we (like botocore's standard mode) before reporting what the visitor finally sees.
+    for attempt in range(TRANSIENT_ATTEMPTS):
+        status, reply_headers, body = _send(request, method, url, timeout, last=attempt == TRANSIENT_ATTEMPTS - 1)
+        if status not in TRANSIENT_STATUSES:
+            break
+        time.sleep(min(0.1 * 2**attempt, 2.0))
     result: dict[str, Any] = {"status": status, "headers": reply_headers, "body": digest(body)}
     error = aws_error(body)
     if error is not None:
         result["Error"] = error
     return result
+
+
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504, 0})
+TRANSIENT_ATTEMPTS = 5
+
+
+def _send(request: urllib.request.Request, method: str, url: str, timeout: float,
+          *, last: bool) -> tuple[int, dict[str, str], bytes]:
+    """One request: (status, headers, body); status 0 for a connection failure that may be retried."""
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers.items()), response.read(MAX_BODY)
+    except urllib.error.HTTPError as exc:  # 4xx/5xx: what the visitor sees, not a failure of the action
+        return exc.code, dict(exc.headers.items()), exc.read(MAX_BODY)
+    except (urllib.error.URLError, OSError) as exc:
+        if not last:
+            return 0, {}, b""
+        reason = getattr(exc, "reason", exc)
+        raise ActionFailed("ConnectionError", f"{method} {url}: {reason}") from None
 
 
 def aws_error(body: bytes) -> dict[str, str] | None:

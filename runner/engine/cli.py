@@ -126,7 +126,9 @@ def run_command(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = No
     check_vars(lab, overrides)
     tasks = check_tasks(lab, list(args.task or []))
     region = choose_region(args, lab)
-    target = open_target(args.target, region, args.profile)
+    from runner.cli import parse_faults
+
+    target = open_target(args.target, region, args.profile, faults=parse_faults(getattr(args, "faults", None)))
     try:
         if target.kind == "aws" and not confirm_account(target, lab, out, stdin, bool(args.yes)):
             out.write("Cancelled: nothing was changed.\n")

@@ -107,7 +107,9 @@ class Target:
         from botocore.config import Config
 
         options: dict[str, Any] = {
-            "retries": {"mode": "standard"},
+            # Standard mode retries throttling and 5xx with jittered backoff; ten attempts ride out
+            # a throttled burst (AWS's own SDK guidance for control-plane calls).
+            "retries": {"mode": "standard", "max_attempts": 10},
             "user_agent_extra": "labrunner",
             "connect_timeout": 10,
             "read_timeout": 60,
@@ -166,11 +168,13 @@ def parse_target(spec: str) -> tuple[Kind, str | None]:
 
 
 def open_target(spec: str, region: str, profile: str | None = None,
-                log_delay: float = EMULATOR_LOG_DELAY) -> Target:
+                log_delay: float = EMULATOR_LOG_DELAY, faults: Any = None) -> Target:
     """Build the target the command line names; the embedded emulator is started now."""
     kind, url = parse_target(spec)
     if profile is not None and kind != "aws":
         raise UsageError("--profile applies to --target aws only")
+    if faults is not None and kind != "emulator":
+        raise UsageError("--faults applies to the embedded emulator; for a served one: labrunner emulator --faults")
     if kind == "aws":
         return Target.aws(region, profile)
     if kind == "endpoint":
@@ -180,5 +184,5 @@ def open_target(spec: str, region: str, profile: str | None = None,
         from runner.emulator import Emulator
     except ImportError as exc:  # pragma: no cover - the emulator ships with the runner
         raise UsageError(f"the embedded emulator is not available ({exc}); use --target URL") from None
-    emulator = Emulator(host="127.0.0.1", port=0, log_delay=log_delay, region=region).start()
+    emulator = Emulator(host="127.0.0.1", port=0, log_delay=log_delay, region=region, faults=faults).start()
     return Target.for_emulator(emulator, region, owned=True)

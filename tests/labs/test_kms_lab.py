@@ -1,0 +1,159 @@
+"""The KMS lab end to end on the embedded emulator, and variants that each break one task.
+
+Every run goes through the real CLI, HTTP and boto3. A variant is the lab with some of a task's steps
+removed or changed, the way a student might skip or get wrong one part of the exercise; the run must
+fail that task (with the student's message on the failing check) and pass the others, and every run
+must leave nothing behind in the emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from runner.cli import main
+from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
+from runner.loader import load_file
+
+LABS = Path(__file__).resolve().parents[2] / "labs"
+LAB = LABS / "kms-basics.yaml"
+REGION = "us-west-2"
+ALL_TASKS = ("create-key", "create-trail", "upload-encrypted", "open-image", "find-in-logs", "key-users",
+             "delete-key", "clean-up")
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(log_delay=1.0, region=REGION) as emu:
+        yield emu
+
+
+def client(emu: Emulator, service: str) -> Any:
+    return boto3.client(service, endpoint_url=emu.endpoint, region_name=REGION,
+                        aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
+
+
+def run(args: list[str], tmp_path: Path) -> tuple[int, dict[str, Any], str]:
+    record_path = tmp_path / "record.json"
+    out = tmp_path / "out.txt"
+    with out.open("w") as stream:
+        code = main(["run", *args, "--record", str(record_path)], out=stream)
+    return code, json.loads(record_path.read_text()), out.read_text()
+
+
+def statuses(record: dict[str, Any]) -> dict[str, str]:
+    return {task["id"]: task["status"] for task in record["tasks"]}
+
+
+def failed_checks(record: dict[str, Any], task_id: str) -> list[dict[str, Any]]:
+    task = next(t for t in record["tasks"] if t["id"] == task_id)
+    return [c for c in task["checks"] if c["status"] != "passed"]
+
+
+def assert_nothing_left(emu: Emulator) -> None:
+    s3, trail, kms = client(emu, "s3"), client(emu, "cloudtrail"), client(emu, "kms")
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("mycloudtrailbucket")] == []
+    assert [t["Name"] for t in trail.describe_trails()["trailList"] if t["Name"] == "myCustomTrail"] == []
+    assert [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/myFirstKey"] == []
+    states = {kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] for k in kms.list_keys()["Keys"]}
+    # KMS never deletes a key at once: "cleaned up" is every key the lab made waiting for deletion.
+    assert states <= {"PendingDeletion"}, states
+
+
+def variant(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    """A copy of the lab (beside its image) with `change` applied to its data."""
+    data = load_file(str(LAB)).data
+    change(data)
+    shutil.copy(LABS / "Eiffel.jpg", tmp_path / "Eiffel.jpg")
+    path = tmp_path / "kms-basics.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def drop_steps(*step_ids: str) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        for task in data["tasks"]:
+            task["steps"] = [s for s in task.get("steps", []) if s.get("id") not in step_ids]
+
+    return change
+
+
+def test_kms_lab_passes_on_the_default_embedded_emulator(tmp_path: Path) -> None:
+    code, record, output = run([str(LAB)], tmp_path)
+    assert code == 0, output
+    assert record["status"] == "passed"
+    assert record["target"]["kind"] == "emulator"
+    assert statuses(record) == {task: "passed" for task in ALL_TASKS}
+    assert record["score"] == record["points"] == 100
+    assert "8 of 8 tasks passed" in output
+
+
+def test_kms_lab_passes_and_leaves_nothing_behind(emulator: Emulator, tmp_path: Path) -> None:
+    code, record, output = run([str(LAB), "--target", emulator.endpoint, "--region", REGION], tmp_path)
+    assert code == 0, output
+    assert statuses(record) == {task: "passed" for task in ALL_TASKS}
+    # The log the lab searched for was delivered by the emulator, not faked.
+    logs = next(t for t in record["tasks"] if t["id"] == "find-in-logs")["checks"][0]
+    assert logs["result"]["count"] >= 1
+    assert_nothing_left(emulator)
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "broken", "check", "message"),
+    [
+        ("no-insights", drop_steps("select-insights"), "create-trail", "insights", "Insights events"),
+        ("key-left-enabled", drop_steps("disable-key", "disabled-key-refuses", "schedule-deletion"),
+         "delete-key", "key-pending-deletion", "Schedule the key for deletion"),
+        ("trail-left-behind", drop_steps("delete-trail"), "clean-up", "trail-gone", "Delete the trail"),
+    ],
+)
+def test_a_variant_that_skips_one_part_fails_exactly_that_task(
+    emulator: Emulator, tmp_path: Path, name: str, change: Callable[[dict[str, Any]], None],
+    broken: str, check: str, message: str,
+) -> None:
+    lab = variant(tmp_path, change)
+    code, record, output = run([str(lab), "--target", emulator.endpoint, "--region", REGION, "--keep-going"],
+                               tmp_path)
+    assert code == 1, output
+    assert statuses(record) == {task: ("failed" if task == broken else "passed") for task in ALL_TASKS}, name
+    failing = failed_checks(record, broken)
+    assert failing and failing[0]["id"] == check
+    assert message in (failing[0].get("hint") or "")
+    assert_nothing_left(emulator)
+
+
+def test_no_sse_kms_fails_the_upload_task(emulator: Emulator, tmp_path: Path) -> None:
+    def plain_upload(data: dict[str, Any]) -> None:
+        task = next(t for t in data["tasks"] if t["id"] == "upload-encrypted")
+        step = task["steps"][0]
+        del step["params"]["extra_args"]
+        del step["expect"]
+
+    lab = variant(tmp_path, plain_upload)
+    # Opening the image expects the SigV4 error only SSE-KMS objects give, and the log search waits
+    # for the KMS call SSE-KMS makes: both follow from this task, so the run leaves them out.
+    tasks = ["create-key", "create-trail", "upload-encrypted", "key-users", "delete-key", "clean-up"]
+    args = [str(lab), "--target", emulator.endpoint, "--region", REGION, "--keep-going"]
+    code, record, output = run(args + [f"--task={t}" for t in tasks], tmp_path)
+    assert code == 1, output
+    expected = {t: ("failed" if t == "upload-encrypted" else "passed") for t in tasks}
+    assert statuses(record) == {**expected, "open-image": "skipped", "find-in-logs": "skipped"}
+    failing = failed_checks(record, "upload-encrypted")
+    assert [c["id"] for c in failing] == ["image-encrypted-with-key"]
+    assert any(a["path"] == "ServerSideEncryption" and not a["passed"] for a in failing[0]["assertions"])
+    assert_nothing_left(emulator)
+
+
+def test_kms_lab_passes_with_throttling_and_server_errors(tmp_path: Path) -> None:
+    code, record, output = run([str(LAB), "--faults", "throttle=0.2,error=0.05,seed=11"], tmp_path)
+    assert code == 0, output
+    assert statuses(record) == {task: "passed" for task in ALL_TASKS}
