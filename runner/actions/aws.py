@@ -13,7 +13,7 @@ import datetime as dt
 import decimal
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from runner.aws_models import AwsOperation
@@ -66,6 +66,20 @@ def failure_from(exc: BaseException) -> ActionFailed | None:
     if inner is not None and inner is not exc and type(exc).__module__.startswith("boto3"):
         return failure_from(inner)
     return None
+
+
+@contextlib.contextmanager
+def aws_errors() -> Iterator[None]:
+    """Raise what botocore or boto3 raised inside as the `ActionFailed` it stands for."""
+    try:
+        yield
+    except ActionFailed:
+        raise
+    except Exception as exc:
+        failure = failure_from(exc)
+        if failure is None:
+            raise
+        raise failure from None
 
 
 def digest(data: bytes, *, text: bool = True) -> dict[str, Any]:
@@ -142,16 +156,11 @@ def call_operation(ctx: ActionContext, op: AwsOperation, params: dict[str, Any],
     """
     client = ctx.client(op.service)
     prepared = prepare_params(op, params)
-    try:
+    with aws_errors():
         if paginate:
             response = client.get_paginator(op.snake).paginate(**prepared).build_full_result()
         else:
             response = getattr(client, op.snake)(**prepared)
-    except Exception as exc:
-        failure = failure_from(exc)
-        if failure is None:
-            raise
-        raise failure from None
     response = dict(response)
     response.pop("ResponseMetadata", None)
     return plain(response)

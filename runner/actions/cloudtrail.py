@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from runner.actions.aws import ActionFailed, failure_from
+from runner.actions.aws import ActionFailed, aws_errors
 from runner.model import parse_duration
 from runner.registry import ActionContext, action
 
@@ -79,7 +79,7 @@ def find_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     wanted = _Filter(params, since)
     found: dict[str, dict[str, Any]] = {}
     read = downloaded = 0
-    try:
+    with aws_errors():
         for key in _log_keys(client, bucket, base, since, now):
             read += 1
             if (bucket, key) not in files:
@@ -89,13 +89,6 @@ def find_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
                 event_id = str(record.get("eventID") or id(record))
                 if event_id not in found and wanted(record):
                     found[event_id] = record
-    except ActionFailed:
-        raise
-    except Exception as exc:
-        failure = failure_from(exc)
-        if failure is None:
-            raise
-        raise failure from None
     events = sorted(found.values(), key=lambda r: str(r.get("eventTime", "")))
     return {"Events": events, "count": len(events), "files": read, "downloaded": downloaded,
             "since": since.isoformat()}

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from runner.actions.aws import failure_from
+from runner.actions.aws import aws_errors
 from runner.registry import ActionContext, action
 
 Statement = dict[str, Any]
@@ -175,14 +175,9 @@ def _key_id(ctx: ActionContext, key: str) -> str:
 
 
 def _read(ctx: ActionContext, key: str) -> tuple[str, dict[str, Any]]:
-    try:
+    with aws_errors():
         key_id = _key_id(ctx, key)
         text = ctx.client("kms").get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
-    except Exception as exc:
-        failure = failure_from(exc)
-        if failure is None:
-            raise
-        raise failure from None
     policy = json.loads(text)
     statements = policy.get("Statement")
     policy["Statement"] = [statements] if isinstance(statements, dict) else list(statements or [])
@@ -222,13 +217,8 @@ def _edit(policy: dict[str, Any], kind: Callable[[Statement], bool], template: S
 
 
 def _write(ctx: ActionContext, key_id: str, policy: dict[str, Any]) -> None:
-    try:
+    with aws_errors():
         ctx.client("kms").put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(policy))
-    except Exception as exc:
-        failure = failure_from(exc)
-        if failure is None:
-            raise
-        raise failure from None
 
 
 def _apply(ctx: ActionContext, params: dict[str, Any], edits: list[tuple[Callable[[Statement], bool], Statement]],

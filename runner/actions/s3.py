@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from runner.actions.aws import ActionFailed, failure_from, plain
+from runner.actions.aws import ActionFailed, aws_errors, plain
 from runner.registry import ActionContext, action
 
 #: Files up to this size go up in one PutObject (clean errors, one CloudTrail data event, as the
@@ -75,18 +75,13 @@ def upload_file(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             sha.update(chunk)
             size += len(chunk)
-    try:
+    with aws_errors():
         if size <= SINGLE_PUT_LIMIT:
             with path.open("rb") as handle:
                 client.put_object(Bucket=bucket, Key=key, Body=handle, **extra)
         else:
             client.upload_file(str(path), bucket, key, ExtraArgs=extra)
         head = client.head_object(Bucket=bucket, Key=key)
-    except Exception as exc:
-        failure = failure_from(exc)
-        if failure is None:
-            raise
-        raise failure from None
     result: dict[str, Any] = {"Bucket": bucket, "Key": key, "size": size, "sha256": sha.hexdigest()}
     result.update({name: head[name] for name in _HEAD_FIELDS if name in head})
     return dict(plain(result))
@@ -118,7 +113,7 @@ def empty_bucket(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     bucket = params["bucket"]
     client = ctx.client("s3")
     deleted = 0
-    try:
+    with aws_errors():
         # Versions and delete markers first (a versioned bucket keeps them after a plain delete),
         # then whatever a listing of current objects still shows (some S3-compatible stores do not
         # list versions of unversioned buckets).
@@ -128,13 +123,6 @@ def empty_bucket(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
             deleted += _delete(client, bucket, entries)
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             deleted += _delete(client, bucket, [{"Key": o["Key"]} for o in page.get("Contents", [])])
-    except ActionFailed:
-        raise
-    except Exception as exc:
-        failure = failure_from(exc)
-        if failure is None:
-            raise
-        raise failure from None
     return {"Bucket": bucket, "deleted": deleted}
 
 
