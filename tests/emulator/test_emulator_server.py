@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 
 import boto3
+import botocore.config
+import botocore.exceptions
 import moto
+import pytest
 from emulator_helpers import ClientFactory
 
 from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator, serve_forever
@@ -95,3 +98,37 @@ def test_serve_forever_reports_a_port_in_use_in_one_line(emu: Emulator) -> None:
     out = io.StringIO()
     assert serve_forever("127.0.0.1", emu.port, 5.0, out) == 1
     assert out.getvalue().startswith(f"labrunner emulator: cannot listen on 127.0.0.1:{emu.port}")
+
+
+def test_labrunner_emulator_command_serves_until_SIGTERM_with_faults() -> None:
+    """`labrunner emulator --port 0 --faults ...` as a user runs it: banner, exports, a working endpoint."""
+    command = [sys.executable, "-m", "runner", "emulator", "--port", "0", "--log-delay", "1s",
+               "--faults", "throttle=1,seed=3,spare=sts"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT) as process:
+        assert process.stdout is not None
+        endpoint = ""
+        banner = []
+        while not endpoint:
+            line = process.stdout.readline()
+            assert line, process.stderr.read() if process.stderr else ""
+            banner.append(line)
+            if line.startswith("export AWS_ENDPOINT_URL="):
+                endpoint = line.strip().split("=", 1)[1]
+        assert any("injecting faults" in line for line in banner), banner
+        kms = boto3.client("kms", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                           aws_secret_access_key="testing",
+                           config=botocore.config.Config(retries={"total_max_attempts": 1}))
+        with pytest.raises(botocore.exceptions.ClientError) as caught:
+            kms.list_keys()
+        assert caught.value.response["Error"]["Code"] == "ThrottlingException"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+
+
+@pytest.mark.parametrize("option", [["--faults", "throtle=0.2"], ["--log-delay", "soon"]])
+def test_labrunner_emulator_refuses_bad_options_with_exit_2(option: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "runner", "emulator", "--port", "0", *option],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert option[0] in done.stderr
