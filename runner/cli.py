@@ -58,8 +58,52 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-going", action="store_true", help="run later tasks after a task fails")
     run.add_argument("--record", metavar="FILE", help="where to write the JSON record (default runs/...)")
     run.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+    run.add_argument("--resume", metavar="RECORD",
+                     help="continue an interrupted or failed run from its first task not passed")
     _add_faults_option(run)
     run.set_defaults(handler=_cmd_run)
+
+    grade = commands.add_parser("grade", help="grade accounts read-only: run only the checks, score per task",
+                                description="Run a lab's checks (never its steps) against one account or a "
+                                            "class, refusing any call that could change an account. Exit 0 when "
+                                            "every check passed, 1 when any failed, 2 on bad input.")
+    grade.add_argument("lab", metavar="LAB")
+    _add_target_options(grade)
+    grade.add_argument("--task", action="append", default=[], metavar="ID", help="grade only these tasks")
+    grade.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="override a var")
+    grade.add_argument("--since", metavar="WHEN",
+                       help="start of the lab's window for CloudTrail evidence: ISO 8601 time or a duration "
+                            "ago such as 2h (default 7d)")
+    grade.add_argument("--accounts", metavar="FILE",
+                       help="a class: one account id per line, or a CSV with account and name columns")
+    grade.add_argument("--role-arn", metavar="TEMPLATE",
+                       help="role to assume in each account, e.g. 'arn:aws:iam::{account}:role/Grader'")
+    grade.add_argument("--parallel", type=int, default=4, metavar="N", help="accounts graded at once (default 4)")
+    grade.add_argument("--record", metavar="PATH", help="record file (one student) or folder (a class)")
+    grade.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+    grade.add_argument("--gradescope", metavar="FILE", help="also write Gradescope results.json")
+    grade.add_argument("--csv", metavar="FILE", help="a class: write the students x tasks summary as CSV")
+    grade.add_argument("--print-policy", action="store_true",
+                       help="print the least-privilege IAM policy a grader role needs for this lab, and exit")
+    _add_faults_option(grade)
+    grade.set_defaults(handler=_cmd_grade)
+
+    cleanup = commands.add_parser("cleanup", help="remove what a run created, from its record (idempotent)",
+                                  description="Delete every resource a run's ledger lists, newest first; "
+                                              "safe to repeat, and works after a crash or kill -9.")
+    cleanup.add_argument("record", metavar="RECORD")
+    _add_target_options(cleanup)
+    cleanup.set_defaults(handler=_cmd_cleanup)
+
+    report = commands.add_parser("report", help="turn run or grade records into one self-contained HTML page")
+    report.add_argument("records", nargs="+", metavar="RECORD")
+    report.add_argument("--html", required=True, metavar="FILE")
+    report.set_defaults(handler=_cmd_report)
+
+    new = commands.add_parser("new", help="write a new lab file that validates, to start from")
+    new.add_argument("name", metavar="NAME", help="lab name (lowercase letters, digits, -) or a path ending .yaml")
+    new.add_argument("--force", action="store_true", help="overwrite an existing file")
+    new.set_defaults(handler=_cmd_new)
 
     emulator = commands.add_parser("emulator", help="serve the embedded AWS emulator until stopped")
     emulator.add_argument("--port", type=int, default=4566)
@@ -139,6 +183,30 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from runner.engine.cli import run_command
 
     return run_command(args, out)
+
+
+def _cmd_grade(args: argparse.Namespace, out: TextIO) -> int:
+    from runner.grading.cli import grade_command
+
+    return grade_command(args, out)
+
+
+def _cmd_cleanup(args: argparse.Namespace, out: TextIO) -> int:
+    from runner.engine.cli import cleanup_command
+
+    return cleanup_command(args, out)
+
+
+def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    from runner.report import report_command
+
+    return report_command(args, out)
+
+
+def _cmd_new(args: argparse.Namespace, out: TextIO) -> int:
+    from runner.scaffold import new_command
+
+    return new_command(args, out)
 
 
 def _cmd_emulator(args: argparse.Namespace, out: TextIO) -> int:
