@@ -14,6 +14,17 @@ from typing import Any
 
 #: An operation is read-only when its name starts with one of these (the lab format's rule).
 READ_ONLY_PREFIXES = ("Get", "Describe", "List", "Head", "Lookup")
+#: Operations outside those prefixes that AWS documents as changing nothing: the policy simulator
+#: "does not perform the API operations" it evaluates. Checks and grading may use them.
+READ_ONLY_OPERATIONS = frozenset({
+    ("iam", "SimulatePrincipalPolicy"),
+    ("iam", "SimulateCustomPolicy"),
+})
+
+
+def is_read_only(service: str, operation: str) -> bool:
+    """Whether an operation (botocore's CamelCase name) only reads: the one rule the validator and grading share."""
+    return operation.startswith(READ_ONLY_PREFIXES) or (service, operation) in READ_ONLY_OPERATIONS
 
 #: IAM actions that differ from `<signing name>:<OperationName>` (used for grader policies).
 _PERMISSION_OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -52,7 +63,7 @@ class AwsOperation:
 
     @property
     def read_only(self) -> bool:
-        return self.name.startswith(READ_ONLY_PREFIXES)
+        return is_read_only(self.service, self.name)
 
     @property
     def model(self) -> Any:

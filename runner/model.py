@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from runner.loader import Document
 
-Section = Literal["steps", "checks", "cleanup"]
+Section = Literal["steps", "checks", "cleanup", "evidence"]
 
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -107,6 +107,8 @@ class Task:
     checks: tuple[Step, ...]
     location: Location
     description: str = ""
+    # Read-only proof, for grading only, that credits the task when its checks fail (resources deleted).
+    evidence: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ class Lab:
     region: str | None = None
     description: str = ""
     document: Document | None = field(default=None, compare=False, repr=False)
+    secrets: tuple[str, ...] = ()  # names of vars and saved values never shown (`secrets:`)
 
     @property
     def directory(self) -> Path:
@@ -215,6 +218,8 @@ def build(doc: Document) -> Lab:
                         for i, s in enumerate(raw_task.get("steps") or [])),
             checks=tuple(step(s, (*base, "checks", i), "checks", raw_task["id"], i)
                          for i, s in enumerate(raw_task.get("checks") or [])),
+            evidence=tuple(step(s, (*base, "evidence", i), "evidence", raw_task["id"], i)
+                           for i, s in enumerate(raw_task.get("evidence") or [])),
         ))
     return Lab(
         name=data["lab"],
@@ -224,6 +229,7 @@ def build(doc: Document) -> Lab:
         vars=MappingProxyType(dict(data.get("vars") or {})),
         cleanup=tuple(step(s, ("cleanup", i), "cleanup", None, i) for i, s in enumerate(data.get("cleanup") or [])),
         region=data.get("region"),
+        secrets=tuple(data.get("secrets") or ()),
         description=data.get("description", ""),
         document=doc,
     )

@@ -127,6 +127,13 @@ def generate() -> dict[str, Any]:
             },
             "tasks": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/task"}},
             "cleanup": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+            "secrets": {
+                "type": "array",
+                "items": {"type": "string", "pattern": VAR_PATTERN},
+                "uniqueItems": True,
+                "description": "Names of vars (or saved values) whose values are secrets: never shown in the "
+                               "record, JUnit, Gradescope output or the terminal.",
+            },
         },
         "$defs": {
             "task": {
@@ -140,6 +147,12 @@ def generate() -> dict[str, Any]:
                     "points": {"type": "number", "minimum": 0, "default": 1},
                     "steps": {"type": "array", "items": {"$ref": "#/$defs/step"}},
                     "checks": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+                    "evidence": {
+                        "type": "array",
+                        "items": {"$ref": "#/$defs/step"},
+                        "description": "Grading only: read-only steps (CloudTrail events) that credit the task "
+                                       "when its checks fail because the student already cleaned up.",
+                    },
                 },
             },
             "step": _step_schema(actions),

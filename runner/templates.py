@@ -22,7 +22,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 #: Namespaces every template can read, with their attributes (a typo in one is a lab error).
 NAMESPACES: dict[str, tuple[str, ...]] = {
-    "run": ("id", "started", "mode"),
+    "run": ("id", "started", "mode", "since"),
     "target": ("account", "region", "partition", "kind"),
     "caller": ("arn", "account", "user_id"),
 }
@@ -113,8 +113,8 @@ def _analyze_simple(text: str) -> TemplateInfo | None:
     for match in _SIMPLE_EXPRESSION.finditer(text):
         names = match.group(1).split(".")
         used = [part.strip(" |\t\n\r") for part in match.group(2).split("|")[1:]]
-        if {*names, *used} & _NOT_NAMES or names[0] in ENV.globals:
-            return None
+        if {*names, *used} & _NOT_NAMES or names[0] in ENV.globals or any(n.startswith("_") for n in names[1:]):
+            return None  # the full path reports `_` attributes (`_unsafe`)
         variables.add(names[0])
         if names[0] in NAMESPACES and len(names) > 1:
             attributes.append((names[0], names[1]))
@@ -131,12 +131,58 @@ def analyze(text: str) -> TemplateInfo:
     return _analyze_parsed(text)
 
 
+#: Filters that read attributes named by a string argument: `attr('__class__')`, `map(attribute=...)`.
+_ATTRIBUTE_FILTERS = frozenset({"attr", "map", "selectattr", "rejectattr", "sort", "groupby", "sum", "unique",
+                                "min", "max"})
+#: A `str.format` field that reaches into its argument: `'{0.__class__}'`, `'{x[_y]}'`.
+_FORMAT_FIELD = re.compile(r"\{[^{}]*?[.\[]\s*_")
+UNSAFE_HINT = ("templates read variables, their keys and attributes, and call the documented functions; "
+               "nothing whose name starts with _ is available")
+
+
+def _private(value: Any) -> bool:
+    return isinstance(value, str) and any(part.startswith("_") for part in value.split("."))
+
+
+def _unsafe(ast: nodes.Template, text: str) -> tuple[str, int] | None:
+    """What in a template reaches for Python internals (`_` names), in the order written, and the line.
+
+    The sandbox refuses these at render time anyway; refusing them when the lab is validated makes a
+    sandbox-escape attempt a lab error before anything runs, with its position.
+    """
+    everything: list[tuple[str, str, int]] = []  # (description, name, line)
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Call)):
+        found: str | None = None
+        name = ""
+        if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
+            found, name = f"attribute '{node.attr}'", node.attr
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and _private(node.arg.value):
+            found, name = f"item '{node.arg.value}'", node.arg.value
+        elif isinstance(node, nodes.Filter) and node.name in _ATTRIBUTE_FILTERS:
+            for arg in (*node.args, *(keyword.value for keyword in node.kwargs)):
+                if isinstance(arg, nodes.Const) and _private(arg.value):
+                    found, name = f"attribute '{arg.value}' (through the {node.name} filter)", node.name
+        elif (isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr)
+              and node.node.attr in ("format", "format_map") and isinstance(node.node.node, nodes.Const)
+              and isinstance(node.node.node.value, str) and _FORMAT_FIELD.search(node.node.node.value)):
+            found, name = f"a format field in {node.node.node.value!r}", node.node.node.value
+        if found is not None:
+            everything.append((found, name, node.lineno or 1))
+    if not everything:
+        return None
+    everything.sort(key=lambda item: (item[2], text.find(item[1])))  # as the author reads it
+    return ", ".join(dict.fromkeys(found for found, _, _ in everything)), everything[0][2]
+
+
 def _analyze_parsed(text: str) -> TemplateInfo:
     try:
         ast = ENV.parse(text)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error: {(exc.message or 'invalid template').rstrip('.')}",
                             "check the {{ }} and {% %} pairs and the expression inside", exc.lineno or 1) from None
+    unsafe = _unsafe(ast, text)
+    if unsafe is not None:
+        raise TemplateError(f"template reaches for Python internals: {unsafe[0]}", UNSAFE_HINT, unsafe[1])
     filters = frozenset(f.name for f in ast.find_all(nodes.Filter))
     tests = frozenset(t.name for t in ast.find_all(nodes.Test))
     try:
@@ -213,6 +259,9 @@ def render_string(text: str, context: Mapping[str, Any]) -> Any:
         raise
     except Exception as exc:  # a filter or function failed on the value it got
         raise TemplateError(f"template failed: {type(exc).__name__}: {exc}", "check the values it uses") from None
+    if isinstance(value, jinja2.Undefined) and getattr(value, "_undefined_exception", None) is SecurityError:
+        # The sandbox answers an unsafe attribute with an Undefined that would raise SecurityError.
+        raise TemplateError(f"template tried to reach something unsafe: {value._undefined_message}", UNSAFE_HINT)
     if isinstance(value, jinja2.Undefined):
         # A lone expression is evaluated natively, so an undefined name comes back instead of raising.
         raise TemplateError(_undefined_message(value._undefined_message),

@@ -201,7 +201,7 @@ class _Reporter:
             tasks = data.get("tasks")
             raw = tasks[path[1]] if isinstance(tasks, list) and path[1] < len(tasks) else None
             task = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{path[1] + 1}"
-            if len(path) >= 4 and path[2] in ("steps", "checks") and isinstance(path[3], int):
+            if len(path) >= 4 and path[2] in ("steps", "checks", "evidence") and isinstance(path[3], int):
                 step = _step_name(raw.get(path[2]) if isinstance(raw, dict) else None, str(path[2]), path[3])
         elif len(path) >= 2 and path[0] == "cleanup" and isinstance(path[1], int):
             step = _step_name(data.get("cleanup"), "cleanup", path[1])
@@ -297,7 +297,7 @@ def _all_steps(data: dict[str, Any]) -> Iterator[tuple[YamlPath, dict[str, Any]]
     tasks = data.get("tasks")
     for t, task in enumerate(tasks if isinstance(tasks, list) else []):
         if isinstance(task, dict):
-            for section in ("steps", "checks"):
+            for section in ("steps", "checks", "evidence"):
                 items = task.get(section)
                 for i, step in enumerate(items if isinstance(items, list) else []):
                     yield from with_cleanups(step, ("tasks", t, section, i))
@@ -484,9 +484,11 @@ class _Semantics:
         defined = set(templates.BUILTIN_NAMES)
         defined = self.check_vars(defined)
         self.collect_saves()
+        self.check_secrets()
         tasks = self.data.get("tasks")
         task_ids: dict[str, YamlPath] = {}
         check_defined = set(defined)  # checks run alone when grading: they see vars and earlier checks' saves
+        evidence_saved: set[str] = set()  # evidence runs only when grading, after a task's checks failed
         for t, task in enumerate(tasks if isinstance(tasks, list) else []):
             if not isinstance(task, dict):
                 continue
@@ -502,15 +504,36 @@ class _Semantics:
             for i, raw in enumerate(self.entries(task, "steps", tpath)):
                 ref = _StepRef(raw, (*tpath, "steps", i), "steps", task_id)
                 defined = self.check_step(ref, defined)
+            before_checks = set(check_defined)
             for i, raw in enumerate(self.entries(task, "checks", tpath)):
                 ref = _StepRef(raw, (*tpath, "checks", i), "checks", task_id)
                 check_defined = self.check_step(ref, check_defined, run_defined=defined)
                 defined |= check_defined
+            evidence_saved = self.check_evidence(task, tpath, task_id, before_checks, evidence_saved, defined)
         everything = defined | set(self.saved_by)
         for i, raw in enumerate(self.entries(self.data, "cleanup", ())):
             # Lab-level cleanup runs however far the run got: it may name anything any step saves
             # (guard with `when: "{{ name is defined }}"`).
             self.check_step(_StepRef(raw, ("cleanup", i), "cleanup", None), everything)
+
+    def check_evidence(self, task: dict[str, Any], tpath: YamlPath, task_id: Any, before_checks: set[str],
+                       evidence_saved: set[str], run_defined: set[str]) -> set[str]:
+        """A task's evidence: read-only, and it sees vars, builtins, what checks of earlier tasks saved and
+        what earlier evidence saved (a failed check saves nothing, so not this task's checks' saves).
+        Returns the names evidence has saved so far, for later tasks' evidence."""
+        items = list(self.entries(task, "evidence", tpath))
+        if items and not task.get("checks"):
+            self.add((*tpath, "evidence"), "evidence without checks is never used",
+                     "grading turns to evidence only when a task's checks fail; add checks to the task",
+                     key=True, rule="evidence")
+        defined = before_checks | evidence_saved
+        saved = set(evidence_saved)
+        for i, raw in enumerate(items):
+            ref = _StepRef(raw, (*tpath, "evidence", i), "evidence", task_id if isinstance(task_id, str) else None)
+            after = self.check_step(ref, defined, run_defined=run_defined)
+            saved |= after - defined
+            defined = after
+        return saved
 
     def entries(self, parent: dict[str, Any], key: str, base: YamlPath) -> Iterator[dict[str, Any]]:
         """The mappings in a list of steps; `{}` stands in for a malformed entry (layer 2 reported it)."""
@@ -534,6 +557,19 @@ class _Semantics:
             self.check_templates(value, path, defined, later_vars=later)
             defined = defined | {name}
         return defined
+
+    def check_secrets(self) -> None:
+        """`secrets:` names vars or saved values: a name that is neither would protect nothing."""
+        names = self.data.get("secrets")
+        if not isinstance(names, list) or self.flagged(("secrets",)):
+            return
+        lab_vars = self.data.get("vars")
+        known = [*(lab_vars if isinstance(lab_vars, dict) else {}), *self.saved_by]
+        for i, name in enumerate(names):
+            if isinstance(name, str) and name not in known:
+                self.add(("secrets", i), f"secret '{name}' is not a var or a saved value",
+                         suggestion(name, known) or "list the names of vars (or of `save` names) whose values "
+                         "must never be shown", rule="secrets")
 
     def collect_saves(self) -> None:
         def visit(raw: Any, path: YamlPath) -> None:
@@ -588,8 +624,9 @@ class _Semantics:
         after = defined | saves
         cleanup = raw.get("cleanup")
         if cleanup is not None:
-            if ref.section == "checks":
-                self.add((*path, "cleanup"), "a check cannot register a cleanup",
+            if ref.section in ("checks", "evidence"):
+                self.add((*path, "cleanup"), f"{'a check' if ref.section == 'checks' else 'evidence'} "
+                         "cannot register a cleanup",
                          "checks are read-only proof; move the cleanup to the step that made the resource",
                          key=True, rule="check-cleanup")
             elif isinstance(cleanup, dict):
@@ -616,8 +653,8 @@ class _Semantics:
         except registry.UnknownAction as exc:
             self.add((*path, "action"), exc.message, exc.hint, rule="unknown-action")
             return None
-        if section == "checks" and not spec.read_only:
-            self.add((*path, "action"), f"checks must be read-only, but {name} changes the account",
+        if section in ("checks", "evidence") and not spec.read_only:
+            self.add((*path, "action"), f"{section} must be read-only, but {name} changes the account",
                      "move it to the task's steps, or use a Get/Describe/List/Head/Lookup operation",
                      rule="check-not-read-only")
         return spec
@@ -787,8 +824,8 @@ class _Semantics:
         message = f"undefined variable '{name}'"
         if later_vars and name in later_vars:
             return message, f"'{name}' is defined after this var; move it above"
-        if run_defined is not None and name in run_defined and section == "checks":
-            return (f"check uses '{name}', which only a step saves",
+        if run_defined is not None and name in run_defined and section in ("checks", "evidence"):
+            return (f"{'check' if section == 'checks' else 'evidence'} uses '{name}', which only a step saves",
                     "checks run alone when grading; find the resource by the names in vars, "
                     "or save it in an earlier check")
         if name in self.saved_by:

@@ -187,3 +187,130 @@ def _event_time(record: dict[str, Any]) -> datetime:
     except ValueError:
         return datetime.min.replace(tzinfo=UTC)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------------------------------
+# Event history (LookupEvents): proof of what a student did, even after they deleted it
+
+_LOOKUP_CACHE_KEY = "cloudtrail.lookup_events"
+_LOOKUP_KEYS = ("EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource",
+                "AccessKeyId")
+#: LookupEvents answers 50 events a page at 2 requests a second: stop paging somewhere sane.
+_MAX_LOOKUP_PAGES = 100
+
+
+@action(
+    "cloudtrail.lookup_events",
+    read_only=True,
+    permissions=("cloudtrail:LookupEvents",),
+    params={
+        "type": "object",
+        "properties": {
+            "lookup": {
+                "type": "object",
+                "description": "The one LookupAttributes filter the API allows, e.g. {EventName: CreateKey}; "
+                               "default: event_name (or event_source) when it is a single value.",
+                "properties": {key: {"type": "string"} for key in _LOOKUP_KEYS},
+                "minProperties": 1,
+                "maxProperties": 1,
+            },
+            "event_name": {**_STRINGS, "description": "Keep events with one of these eventName values."},
+            "event_source": {**_STRINGS, "description": "Keep events from these eventSource values."},
+            "resource_arn": {**_STRINGS, "description": "Keep events naming one of these resources[].ARN."},
+            "contains": {**_STRINGS, "description": "Keep events whose JSON contains every one of these."},
+            "since": {"type": "string",
+                      "description": "ISO 8601 time or a duration ago; default run.since (the grading window)."},
+            "until": {"type": "string", "description": "ISO 8601 time or a duration ago; default now."},
+            "include_errors": {"type": "boolean",
+                               "description": "Keep calls that failed (errorCode); default false: no proof."},
+            "region": {"type": "string", "description": "Region whose event history to read; default the target's."},
+        },
+    },
+)
+def lookup_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Find management events in the CloudTrail event history (LookupEvents) since the lab began.
+
+    Event history keeps 90 days of management events in each region with no trail needed, so it proves
+    what a student did even after they deleted the resources. Pages LookupEvents with at most one lookup
+    attribute (the API's limit) over the window, parses each event's `CloudTrailEvent` record, then keeps
+    the records that pass every filter (as `cloudtrail.find_events` does). Calls that failed are left
+    out unless `include_errors`. The result is `{Events: [records, oldest first], count, since, truncated}`.
+
+    Example::
+
+        action: cloudtrail.lookup_events
+        params:
+          event_name: CreateAlias
+          contains: [alias/myFirstKey]
+        expect:
+          - path: count
+            greater_than: 0
+    """
+    since = _since(params.get("since"), ctx.run_started)
+    until = _since(params["until"], ctx.run_started) if params.get("until") else None
+    region = params.get("region") or ctx.region
+    attribute = _lookup_attribute(params)
+    cache: dict[tuple[Any, ...], tuple[list[dict[str, Any]], bool]] = ctx.cache.setdefault(_LOOKUP_CACHE_KEY, {})
+    # Several evidence steps often ask the same question: LookupEvents is throttled at 2 calls a second.
+    key = (region, attribute, since, until)
+    if key not in cache:
+        cache[key] = _history(ctx.client("cloudtrail", region), attribute, since, until)
+    records, truncated = cache[key]
+    wanted = _Filter(params, since)
+    keep_errors = bool(params.get("include_errors", False))
+    events = [r for r in records if wanted(r) and (keep_errors or not r.get("errorCode"))]
+    events.sort(key=lambda r: str(r.get("eventTime", "")))
+    return {"Events": events, "count": len(events), "since": since.isoformat(), "truncated": truncated}
+
+
+def _lookup_attribute(params: dict[str, Any]) -> tuple[str, str] | None:
+    given = params.get("lookup")
+    if isinstance(given, dict) and given:
+        name, value = next(iter(given.items()))
+        return str(name), str(value)
+    for name, param in (("EventName", "event_name"), ("EventSource", "event_source")):
+        value = params.get(param)
+        if isinstance(value, str):
+            return name, value
+        if isinstance(value, list) and len(value) == 1:
+            return name, str(value[0])
+    return None
+
+
+def _history(client: Any, attribute: tuple[str, str] | None, since: datetime,
+             until: datetime | None) -> tuple[list[dict[str, Any]], bool]:
+    request: dict[str, Any] = {"StartTime": since, "EndTime": until or datetime.now(UTC) + timedelta(minutes=1)}
+    if attribute is not None:
+        request["LookupAttributes"] = [{"AttributeKey": attribute[0], "AttributeValue": attribute[1]}]
+    records: dict[str, dict[str, Any]] = {}
+    truncated = False
+    with aws_errors():
+        for number, page in enumerate(client.get_paginator("lookup_events").paginate(**request)):
+            if number >= _MAX_LOOKUP_PAGES:
+                truncated = True
+                break
+            for event in page.get("Events", []):
+                record = _event_record(event)
+                records.setdefault(str(record.get("eventID") or event.get("EventId") or id(event)), record)
+    return list(records.values()), truncated
+
+
+def _event_record(event: dict[str, Any]) -> dict[str, Any]:
+    """The CloudTrail record inside an event-history entry (its `CloudTrailEvent` JSON)."""
+    try:
+        record = json.loads(event.get("CloudTrailEvent") or "")
+    except ValueError:
+        record = None
+    if isinstance(record, dict):
+        return record
+    # Only the summary fields survive: enough for names, sources, resources and time.
+    moment = event.get("EventTime")
+    return {
+        "eventID": event.get("EventId"),
+        "eventName": event.get("EventName"),
+        "eventSource": event.get("EventSource"),
+        "eventTime": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(moment, datetime) else None,
+        "readOnly": event.get("ReadOnly") == "true",
+        "resources": [{"ARN": r.get("ResourceName"), "type": r.get("ResourceType")}
+                      for r in event.get("Resources") or []],
+    }

@@ -7,6 +7,7 @@ not by their Sid, because Sids differ between the console, the CLI's defaults an
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -95,7 +96,8 @@ def key_administrators(ctx: ActionContext, params: dict[str, Any]) -> dict[str, 
 def list_key_users(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     """The principals the key policy allows to use the key for cryptographic operations.
 
-    The result is `{KeyId, Principals: [...]}`.
+    The result is `{KeyId, Principals: [...], IncludesCaller}`; `IncludesCaller` is true when the caller
+    is listed, an assumed-role session counting as its role (whatever the role's path).
 
     Example::
 
@@ -103,18 +105,18 @@ def list_key_users(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]
         params:
           key_id: alias/myFirstKey
         expect:
-          - path: Principals
-            contains: "{{ caller.arn }}"
+          IncludesCaller: true
     """
     key_id, policy = _read(ctx, params["key_id"])
-    return {"KeyId": key_id, "Principals": _principals(policy, _is_use)}
+    principals = _principals(policy, _is_use)
+    return {"KeyId": key_id, "Principals": principals, "IncludesCaller": _includes_caller(ctx, principals)}
 
 
 @action("kms.list_key_administrators", read_only=True, permissions=_READ_PERMISSIONS, params=_READ)
 def list_key_administrators(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     """The principals the key policy allows to administer the key.
 
-    The result is `{KeyId, Principals: [...]}`.
+    The result is `{KeyId, Principals: [...], IncludesCaller}`, as for `kms.list_key_users`.
 
     Example::
 
@@ -122,11 +124,11 @@ def list_key_administrators(ctx: ActionContext, params: dict[str, Any]) -> dict[
         params:
           key_id: alias/myFirstKey
         expect:
-          - path: Principals
-            contains: "{{ caller.arn }}"
+          IncludesCaller: true
     """
     key_id, policy = _read(ctx, params["key_id"])
-    return {"KeyId": key_id, "Principals": _principals(policy, _is_admin)}
+    principals = _principals(policy, _is_admin)
+    return {"KeyId": key_id, "Principals": principals, "IncludesCaller": _includes_caller(ctx, principals)}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,6 +192,37 @@ def _principals(policy: dict[str, Any], kind: Callable[[Statement], bool]) -> li
         if kind(statement):
             found.extend(p for p in _aws_principals(statement) or [] if p not in found)
     return found
+
+
+_SESSION = re.compile(r"^arn:([a-z-]+):sts::(\d{12}):assumed-role/([^/]+)/[^/]+$")
+_ROLE = re.compile(r"^arn:([a-z-]+):iam::(\d{12}):role/(?:[^/]+/)*([^/]+)$")
+_ROOT = re.compile(r"^arn:[a-z-]+:iam::(\d{12}):root$")
+
+
+def _includes_caller(ctx: ActionContext, principals: list[str]) -> bool:
+    cache = ctx.cache.setdefault("caller", {})
+    if "Arn" not in cache:
+        with aws_errors():
+            cache.update(ctx.client("sts").get_caller_identity())
+    return includes(principals, str(cache["Arn"]))
+
+
+def includes(principals: list[str], caller: str) -> bool:
+    """Whether a policy's principals name `caller`.
+
+    A role session (`arn:aws:sts::A:assumed-role/R/S`) is its role `arn:aws:iam::A:role/[path/]R`: a
+    policy names the role, never the session. The account root may also be written as the account id.
+    """
+    if caller in principals:
+        return True
+    session, root = _SESSION.match(caller), _ROOT.match(caller)
+    for principal in principals:
+        role = _ROLE.match(principal)
+        if session and role and role.groups() == session.groups():
+            return True
+        if root and principal == root.group(1):
+            return True
+    return False
 
 
 def _edit(policy: dict[str, Any], kind: Callable[[Statement], bool], template: Statement,

@@ -1,11 +1,16 @@
-"""S3 actions that a single API call does not express: uploading a lab's file, emptying a bucket."""
+"""S3 actions that a single API call does not express: uploading a lab's file, emptying a bucket,
+presigning a URL (a boto3 client method, not an API operation)."""
 
 from __future__ import annotations
 
 import hashlib
+import math
+import urllib.parse
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runner.actions.aws import ActionFailed, aws_errors, plain
+from runner.model import parse_duration
 from runner.registry import ActionContext, action
 
 #: Files up to this size go up in one PutObject (clean errors, one CloudTrail data event, as the
@@ -90,18 +95,24 @@ def upload_file(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
 @action(
     "s3.empty_bucket",
     read_only=False,
-    permissions=("s3:ListBucket", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"),
+    permissions=("s3:ListBucket", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion",
+                 "s3:DeleteBucket"),
     params={
         "type": "object",
         "required": ["bucket"],
-        "properties": {"bucket": {"type": "string", "description": "Bucket to empty."}},
+        "properties": {
+            "bucket": {"type": "string", "description": "Bucket to empty."},
+            "delete_bucket": {"type": "boolean",
+                              "description": "Then delete the bucket, emptying it again if S3 answers "
+                                             "BucketNotEmpty (a service such as CloudTrail wrote to it meanwhile)."},
+        },
     },
 )
 def empty_bucket(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     """Delete every object, every version and every delete marker in a bucket.
 
     The result is `{deleted: N}`. Use it before `aws.s3.delete_bucket`, which refuses a bucket that is
-    not empty.
+    not empty, or pass `delete_bucket: true` to delete the bucket too, however late a service writes.
 
     Example::
 
@@ -114,16 +125,36 @@ def empty_bucket(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     client = ctx.client("s3")
     deleted = 0
     with aws_errors():
-        # Versions and delete markers first (a versioned bucket keeps them after a plain delete),
-        # then whatever a listing of current objects still shows (some S3-compatible stores do not
-        # list versions of unversioned buckets).
-        for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
-            entries = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                       for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
-            deleted += _delete(client, bucket, entries)
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            deleted += _delete(client, bucket, [{"Key": o["Key"]} for o in page.get("Contents", [])])
-    return {"Bucket": bucket, "deleted": deleted}
+        deleted += _empty(client, bucket)
+        if params.get("delete_bucket"):
+            # A trail's last log file can land between the emptying and the delete; a few rounds
+            # settle it, and the final refusal is reported if something keeps writing.
+            for round_ in range(EMPTY_ROUNDS):
+                try:
+                    client.delete_bucket(Bucket=bucket)
+                    break
+                except client.exceptions.ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") != "BucketNotEmpty" or round_ == EMPTY_ROUNDS - 1:
+                        raise
+                    deleted += _empty(client, bucket)
+    return {"Bucket": bucket, "deleted": deleted, "bucket_deleted": bool(params.get("delete_bucket"))}
+
+
+EMPTY_ROUNDS = 5
+
+
+def _empty(client: Any, bucket: str) -> int:
+    # Versions and delete markers first (a versioned bucket keeps them after a plain delete),
+    # then whatever a listing of current objects still shows (some S3-compatible stores do not
+    # list versions of unversioned buckets).
+    deleted = 0
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        entries = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                   for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
+        deleted += _delete(client, bucket, entries)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        deleted += _delete(client, bucket, [{"Key": o["Key"]} for o in page.get("Contents", [])])
+    return deleted
 
 
 def _delete(client: Any, bucket: str, entries: list[dict[str, str]]) -> int:
@@ -140,3 +171,64 @@ def _delete(client: Any, bucket: str, entries: list[dict[str, str]]) -> int:
                                f"{first.get('Message', '')}")
         count += len(batch)
     return count
+
+
+#: boto3's client methods for the HTTP methods a presigned URL may carry.
+_PRESIGN_METHODS = {"GET": "get_object", "HEAD": "head_object", "PUT": "put_object"}
+#: S3 refuses a SigV4 presigned URL that claims to live longer than seven days.
+PRESIGN_MAX_SECONDS = 7 * 24 * 3600
+
+
+@action(
+    "s3.presign",
+    # Presigning is local signing: no request reaches AWS, nothing changes. Whoever uses the URL acts
+    # with the signer's permissions: s3:GetObject for GET and HEAD, s3:PutObject for PUT.
+    read_only=True,
+    permissions=("s3:GetObject", "s3:PutObject"),
+    params={
+        "type": "object",
+        "required": ["bucket", "key"],
+        "properties": {
+            "bucket": {"type": "string", "description": "Bucket of the object."},
+            "key": {"type": "string", "description": "Object key."},
+            "method": {"enum": list(_PRESIGN_METHODS), "description": "HTTP method the URL allows; default GET."},
+            "expires_in": {"$ref": "#/$defs/duration",
+                           "description": "How long the URL works (1 second to 7 days); default 1h."},
+        },
+    },
+)
+def presign(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Make a presigned URL for an object (SigV4), as `aws s3 presign` and the console's "Share" do.
+
+    The result is `{url, expires_at, method}`; `expires_at` is when S3 starts refusing the URL with
+    403 `AccessDenied` "Request has expired". Open it with `http.request` (like pasting it into a
+    browser); to watch it expire, poll it with `retry` until it is refused.
+
+    Example::
+
+        action: s3.presign
+        params:
+          bucket: my-bucket
+          key: notes.txt
+          expires_in: 5m
+        save:
+          url: url
+    """
+    method = params.get("method", "GET")
+    try:
+        seconds = math.ceil(parse_duration(params.get("expires_in", 3600)))
+    except ValueError as exc:
+        raise ActionFailed("InvalidParameterValue", f"expires_in: {exc}") from None
+    if not 1 <= seconds <= PRESIGN_MAX_SECONDS:
+        raise ActionFailed("InvalidParameterValue",
+                           f"expires_in must be from 1 second to 7 days ({PRESIGN_MAX_SECONDS} s), not {seconds} s")
+    with aws_errors():
+        url = ctx.client("s3").generate_presigned_url(
+            _PRESIGN_METHODS[method], Params={"Bucket": params["bucket"], "Key": params["key"]}, ExpiresIn=seconds)
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+    # The URL's own X-Amz-Date is where S3 counts from, so the deadline is computed from it, not from now.
+    stamp = query.get("X-Amz-Date")
+    signed = (datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) if stamp
+              else datetime.now(UTC).replace(microsecond=0))
+    expires_at = (signed + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+    return {"url": url, "expires_at": expires_at, "expires_in": seconds, "method": method}

@@ -4,7 +4,7 @@
         boto3.client("kms", **...)  # or any SDK / the AWS CLI with emu.environment()
 
 Layout: `server.py` starts and stops it; `middleware.py` sees every request and runs the per-service
-behaviours (`kms.py`, `s3.py`, `cloudtrail.py`, `sts.py`); `events.py` and `trail.py` record each
+behaviours (`kms.py`, `s3.py`, `cloudtrail.py`, `sts.py`, `iam.py`); `events.py` and `trail.py` record each
 call as CloudTrail would and deliver log files; `identity.py` and `policy.py` answer who is calling
 and what a resource policy lets them do; `faults.py` injects throttling, server errors and latency.
 Nothing outside this package imports moto.

@@ -62,7 +62,7 @@ def api_call(call: Call, reply: Reply, behaviour: Behaviour | None) -> Record:
         "userIdentity": call.identity.user_identity(),
         "eventTime": time_text(call),
         "eventSource": f"{call.service}.amazonaws.com",
-        "eventName": call.operation,
+        "eventName": behaviour.event_names.get(call.operation, call.operation) if behaviour else call.operation,
         "awsRegion": call.region,
         "sourceIPAddress": call.source_ip,
         "userAgent": call.user_agent,

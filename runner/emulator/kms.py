@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 from typing import Any
 
 from .identity import Identity
@@ -184,6 +185,17 @@ def _key_state(call: Call, _: Context) -> Reply | None:
     return None if error is None else error_reply(call, *error)
 
 
+def _key_arn_as_id(call: Call, _: Context) -> Call | None:
+    # moto looks some operations' KeyId up as a bare id; AWS takes the key ARN everywhere.
+    ref = call.params.get("KeyId")
+    if not isinstance(ref, str) or not ref.startswith("arn:") or ":key/" not in ref:
+        return None
+    document = dict(call.params)
+    document["KeyId"] = ref.rsplit("/", 1)[-1]
+    body = json.dumps(document).encode()
+    return dataclasses.replace(call, body=body, params=document)
+
+
 def _scheduled(call: Call, reply: Reply, _: Context) -> Reply | None:
     key = call_key(call)
     document = reply.json()
@@ -244,6 +256,14 @@ BEHAVIOUR = Behaviour(
             "CancelKeyDeletion needs a key pending deletion (KMSInvalidStateException)",
             *KEY_OPERATIONS,
             before=_key_state,
+        ),
+        rule(
+            "a key's ARN names it wherever a KeyId is taken, as its id does",
+            "DisableKey",
+            "EnableKey",
+            "ScheduleKeyDeletion",
+            "CancelKeyDeletion",
+            before=_key_arn_as_id,
         ),
         rule(
             "ScheduleKeyDeletion answers the key ARN, its new KeyState and the PendingWindowInDays",

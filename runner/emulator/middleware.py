@@ -215,6 +215,7 @@ class Behaviour:
     read_only: frozenset[str] = frozenset()  # read-only beyond Get*/List*/Describe*/Head*/Lookup*
     data_events: frozenset[str] = frozenset()  # operations CloudTrail logs as data events
     resources: Callable[[Call, Reply], list[dict[str, str]]] | None = None  # CloudTrail `resources`
+    event_names: Mapping[str, str] = field(default_factory=dict)  # CloudTrail's name where it differs from the API's
 
 
 # --- parsing a request ---------------------------------------------------------------------------
@@ -397,6 +398,9 @@ class EmulatorMiddleware:
             if isinstance(outcome, Call):
                 call = outcome
         _apply_headers(environ, original.headers, call.headers)
+        if call.body is not original.body:  # a behaviour rewrote the request for moto
+            body = call.body
+            environ["CONTENT_LENGTH"] = str(len(body))
         reply = self._forward(environ, body)
         for r in rules:
             if r.after is not None and (reply.ok or r.after_errors):

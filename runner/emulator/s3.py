@@ -1,5 +1,6 @@
 """S3 as AWS behaves where moto does not: new-bucket defaults, Block Public Access, anonymous access,
-and SSE-KMS (key checks, key ARNs, SigV4 only, and the KMS calls S3 makes, which CloudTrail records).
+presigned URLs that expire, and SSE-KMS (key checks, key ARNs, SigV4 only, and the KMS calls S3 makes,
+which CloudTrail records).
 
 The KMS side of SSE-KMS (finding a key, its state, its policy) is `kms.py`'s; this module decides
 when S3 would call KMS and what S3 answers when KMS refuses.
@@ -8,6 +9,7 @@ when S3 would call KMS and what S3 answers when KMS refuses.
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -139,6 +141,46 @@ def _bucket_defaults(call: Call, reply: Reply, _: Context) -> None:
             "Rule": {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": "false"}
         }
     return None
+
+
+# --- presigned URLs ------------------------------------------------------------------------------
+
+#: The longest a SigV4 presigned URL may live: seven days.
+PRESIGN_MAX_EXPIRES = 604800
+
+
+def _query_auth_error(call: Call, message: str) -> Reply:
+    return error_reply(call, "AuthorizationQueryParametersError", message)
+
+
+def _presigned_expiry(call: Call, _: Context) -> Reply | None:
+    if call.auth != "presigned-v4":
+        return None
+    stamp, expires = call.query.get("X-Amz-Date"), call.query.get("X-Amz-Expires")
+    if stamp is None or expires is None:
+        return _query_auth_error(
+            call,
+            "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+            "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
+        )
+    try:
+        signed = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return _query_auth_error(call, "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+    if not expires.isdigit():
+        return _query_auth_error(call, "X-Amz-Expires should be a number")
+    if int(expires) > PRESIGN_MAX_EXPIRES:
+        return _query_auth_error(
+            call,
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be "
+            f"less than {PRESIGN_MAX_EXPIRES} seconds",
+        )
+    deadline = signed + timedelta(seconds=int(expires))
+    if call.time <= deadline:
+        return None
+    iso = "%Y-%m-%dT%H:%M:%SZ"
+    extra = {"X-Amz-Expires": expires, "Expires": deadline.strftime(iso), "ServerTime": call.time.strftime(iso)}
+    return error_reply(call, "AccessDenied", "Request has expired", 403, **extra)
 
 
 # --- Block Public Access, ACLs, anonymous access ---------------------------------------------------
@@ -324,6 +366,11 @@ BEHAVIOUR = Behaviour(
     service="s3",
     rules=(
         rule(
+            "a SigV4 presigned URL is refused once X-Amz-Date + X-Amz-Expires has passed (403 AccessDenied "
+            "'Request has expired'), and X-Amz-Expires may not exceed 7 days (AuthorizationQueryParametersError)",
+            before=_presigned_expiry,
+        ),
+        rule(
             "an unsigned request gets only what a bucket policy or ACL grants to everyone, within Block "
             "Public Access; otherwise 403 with an AccessDenied error body",
             before=_anonymous_access,
@@ -375,4 +422,10 @@ BEHAVIOUR = Behaviour(
     refine=_locate,
     data_events=OBJECT_OPERATIONS,
     resources=_resources,
+    # CloudTrail names bucket-level Block Public Access calls after the bucket (PutBucketPublicAccessBlock).
+    event_names={
+        "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+        "GetPublicAccessBlock": "GetBucketPublicAccessBlock",
+        "DeletePublicAccessBlock": "DeleteBucketPublicAccessBlock",
+    },
 )

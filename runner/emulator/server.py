@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType, TracebackType
 from typing import Any, Self, TextIO
 
-from . import cloudtrail, kms, s3, sts
+from . import cloudtrail, iam, kms, s3, sts
 from .faults import FaultInjector, FaultPlan, Sleep
 from .middleware import Behaviour, EmulatorMiddleware
 from .trail import Recorder
@@ -30,7 +30,9 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 
 # Order matters only between behaviours of one service: their rules run in this order.
-BEHAVIOURS: tuple[Behaviour, ...] = (kms.BEHAVIOUR, s3.BEHAVIOUR, cloudtrail.BEHAVIOUR, sts.BEHAVIOUR)
+BEHAVIOURS: tuple[Behaviour, ...] = (
+    kms.BEHAVIOUR, s3.BEHAVIOUR, cloudtrail.BEHAVIOUR, sts.BEHAVIOUR, iam.BEHAVIOUR
+)
 
 
 def _quiet_handler() -> type[Any]:

@@ -36,10 +36,16 @@ class RunInfo:
     id: str
     started: datetime  # UTC
     mode: str = "run"
+    window_start: datetime | None = None  # grading: when the lab's window began (`--since`)
 
     @property
     def started_text(self) -> str:
         return self.started.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @property
+    def since(self) -> datetime:
+        """Where "since the lab began" starts: the grading window, else the run's own start."""
+        return self.window_start or self.started
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,8 @@ class RunContext:
     @classmethod
     def create(cls, lab: Lab, run: RunInfo, target: Target, seed: int,
                redactor: Redactor | None = None) -> RunContext:
-        services = Services(target=target, lab_dir=lab.directory, run_started=run.started,
+        # Actions read "since the run began" (log searches); a grade looks back over the lab's window.
+        services = Services(target=target, lab_dir=lab.directory, run_started=run.since,
                             redactor=redactor or Redactor())
         return cls(lab=lab, run=run, services=services, seed=seed, rng=random.Random(seed))
 
@@ -146,7 +153,8 @@ class RunContext:
     def template_context(self) -> dict[str, Any]:
         target = self.services.target
         builtins: dict[str, Any] = {
-            "run": {"id": self.run.id, "started": self.run.started_text, "mode": self.run.mode},
+            "run": {"id": self.run.id, "started": self.run.started_text, "mode": self.run.mode,
+                    "since": self.run.since.strftime("%Y-%m-%dT%H:%M:%SZ")},
             "target": _TargetNamespace(target),
             "caller": _Caller(target),
             "random_digits": self._random_digits,

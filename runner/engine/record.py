@@ -9,9 +9,11 @@ any value once seen under such a key) never reaches a file or the terminal. `doc
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,13 +25,34 @@ from runner.actions.aws import REDACTED, SECRET_KEYS
 
 RECORD_VERSION = 1
 StepStatus = Literal["passed", "failed", "error", "skipped"]
-RunStatus = Literal["passed", "failed", "error", "interrupted"]
+#: `running`: the run has not finished (the record is rewritten as it goes: see `ledger.py`); a record
+#: left `running` is one whose process died.
+RunStatus = Literal["passed", "failed", "error", "interrupted", "running"]
+#: A ledger entry: `pending` (the resource may exist), `done` (removed, or already gone), `failed`.
+LedgerState = Literal["pending", "done", "failed"]
 #: A result bigger than this (as JSON) is kept in the record as a preview only.
 MAX_RESULT_CHARS = 256 * 1024
 #: The summary of a task left out by `--task`.
 NOT_SELECTED = "skipped: not selected (--task)"
 #: Secrets shorter than this are only redacted under their key, not wherever the text appears.
 _MIN_SECRET_LENGTH = 8
+#: A value marked secret by the lab is redacted wherever it appears from this length; shorter ones only
+#: where a whole value equals it (replacing every "ab" in every text would make output unreadable).
+_MIN_MARKED_LENGTH = 4
+#: Key names (lowercase) whose values are secrets wherever they appear: exact names, then suffixes, then
+#: prefixes (`PrivateKeyPlaintext` and `PrivateKeyPem` alike; `MasterUserPassword` from RDS).
+_SECRET_NAMES = frozenset(k.lower() for k in SECRET_KEYS) | {"authorization", "aws_secret_access_key",
+                                                             "aws_session_token"}
+_SECRET_SUFFIXES = ("plaintext", "secretaccesskey", "sessiontoken", "password", "secretstring", "secretbinary")
+_SECRET_PREFIXES = ("privatekey",)
+
+
+def is_secret_key(key: str | None) -> bool:
+    """Whether values under this key are secrets (`Plaintext`, `SecretAccessKey`, `PrivateKey*`...)."""
+    if not key:
+        return False
+    lowered = key.lower()
+    return lowered in _SECRET_NAMES or lowered.endswith(_SECRET_SUFFIXES) or lowered.startswith(_SECRET_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -99,6 +122,8 @@ class TaskRecord:
     checks: tuple[StepRecord, ...] = ()
     duration_s: float = 0.0
     summary: str | None = None
+    evidence: tuple[StepRecord, ...] = ()  # grading: run only when the checks failed
+    credited_by: str | None = None  # grading: "checks" or "evidence" when passed, else None
 
 
 @dataclass(frozen=True)
@@ -109,6 +134,29 @@ class TargetRecord:
     partition: str = "aws"
     endpoint: str | None = None
     caller_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A registered cleanup, rendered when it was registered: what removes one thing the run made.
+
+    Written to the record as soon as it is registered, so `labrunner cleanup RECORD` can replay it
+    after a crash (`ledger.py`). `seq` is the registration order; cleanups replay last-in-first-out.
+    """
+
+    seq: int
+    key: str
+    action: str
+    params: Any
+    registered_by: str | None
+    task: str | None
+    location: str = ""
+    id: str | None = None
+    title: str | None = None
+    ignore_errors: tuple[str, ...] = ()
+    expect_error: tuple[str, ...] = ()
+    retry: Mapping[str, Any] | None = None  # {timeout, interval, backoff, max_interval, on} in seconds
+    state: LedgerState = "pending"
 
 
 @dataclass(frozen=True)
@@ -131,6 +179,11 @@ class RunRecord:
     duration_s: float = 0.0
     error: str | None = None  # what stopped the run as a whole (status error or interrupted)
     version: int = RECORD_VERSION
+    ledger: tuple[LedgerEntry, ...] = ()  # every registered cleanup and whether it has run
+    lab_digest: Mapping[str, Any] | None = None  # sha256 of the lab file, its vars and each task (--resume)
+    resumed_from: str | None = None  # the run_id this run continued (--resume)
+    student: str | None = None  # grading a class: the student's name (or account id)
+    since: str | None = None  # grading: the start of the lab's window for evidence
 
     def steps(self) -> list[StepRecord]:
         """Every step, check and cleanup, in the order they ran."""
@@ -138,6 +191,7 @@ class RunRecord:
         for task in self.tasks:
             found.extend(task.steps)
             found.extend(task.checks)
+            found.extend(task.evidence)
         found.extend(self.cleanup)
         return found
 
@@ -145,27 +199,56 @@ class RunRecord:
 class Redactor:
     """Removes secrets from anything about to be shown or written.
 
-    Values under a secret key are replaced by "***"; so is any text, anywhere, equal to or containing a
-    secret value seen before (`learn`): a saved `SecretAccessKey` stays hidden in later params.
+    Values under a secret key (`is_secret_key`) are replaced by "***"; so is any text, anywhere, equal to
+    or containing a secret value seen before (`learn`): a saved `SecretAccessKey` stays hidden in later
+    params. Values the lab marks secret (`secrets:`) are added with `add_secret`, with their base64 form.
+
+    Every writer of run output uses one: `redactor(data)` for JSON-ready data, `redactor.text(s)` for a
+    line of text. The run's own instance (`Runner.redactor`) knows the values met during the run.
     """
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        self._exact: set[str] = set()  # short marked secrets: redacted only where a whole value equals one
 
     def learn(self, value: Any) -> None:
         for key, found in _walk_items(value):
-            if key in SECRET_KEYS and isinstance(found, str) and len(found) >= _MIN_SECRET_LENGTH \
+            if is_secret_key(key) and isinstance(found, str) and len(found) >= _MIN_SECRET_LENGTH \
                     and found != REDACTED:
                 self._secrets.add(found)
 
+    def add_secret(self, value: Any) -> None:
+        """Treat every string (and number) inside `value` as a secret, raw and base64-encoded."""
+        for _, found in _walk_items(value):
+            if isinstance(found, bool) or not isinstance(found, (str, int, float)):
+                continue
+            text = str(found)
+            if not text or text == REDACTED:
+                continue
+            if len(text) < _MIN_MARKED_LENGTH:
+                self._exact.add(text)
+                continue
+            self._secrets.add(text)
+            # A lab may pass a secret through `b64encode` (KMS Plaintext, HTTP basic auth).
+            self._secrets.add(base64.b64encode(text.encode()).decode("ascii").rstrip("="))
+
     def text(self, value: str) -> str:
-        for secret in self._secrets:
+        if value in self._exact:
+            return REDACTED
+        if "ignature=" in value or "ecurity-Token=" in value:
+            # A presigned URL is a working credential until it expires: keep the URL, drop the proof.
+            value = _SIGNED_QUERY.sub(lambda m: f"{m.group(1)}={REDACTED}", value)
+        # Longest first, so a secret containing another is replaced whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
             if secret in value:
                 value = value.replace(secret, REDACTED)
         return value
 
     def __call__(self, value: Any, key: str | None = None) -> Any:
-        if key is not None and key in SECRET_KEYS and value is not None:
+        if key is not None and is_secret_key(key) and value is not None:
+            return REDACTED
+        if self._exact and not isinstance(value, (bool, str)) and isinstance(value, (int, float)) \
+                and str(value) in self._exact:
             return REDACTED
         if isinstance(value, Mapping):
             return {str(k): self(v, str(k)) for k, v in value.items()}
@@ -174,6 +257,10 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         return value
+
+
+_SIGNED_QUERY = re.compile(
+    r"(X-Amz-Signature|X-Amz-Security-Token|x-amz-security-token|Signature)=[^&\s\"'<>]+")
 
 
 def _walk_items(value: Any) -> list[tuple[str | None, Any]]:
@@ -219,6 +306,7 @@ def to_json(record: RunRecord, redact: Redactor | None = None) -> dict[str, Any]
     for task in data["tasks"]:
         task["steps"] = [step(s) for s in task["steps"]]
         task["checks"] = [step(s) for s in task["checks"]]
+        task["evidence"] = [step(s) for s in task["evidence"]]
     data["cleanup"] = [step(s) for s in data["cleanup"]]
     redacted: dict[str, Any] = redact(data)
     return redacted
@@ -243,7 +331,24 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    _fsync_directory(target.parent)
     return target
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable: without it a power cut can bring back the old file (POSIX only)."""
+    if os.name != "posix":
+        return
+    try:
+        handle = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass  # some filesystems refuse fsync on a directory; the file itself is already synced
+    finally:
+        os.close(handle)
 
 
 def write_record(path: str | os.PathLike[str], record: RunRecord, redact: Redactor | None = None) -> Path:

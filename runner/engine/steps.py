@@ -45,6 +45,17 @@ def never_retried(code: str) -> bool:
     return code.startswith("AccessDenied") or code_matches(code, NEVER_RETRY)
 
 
+def learn_marked(ctx: RunContext, names: Mapping[str, Any] | None = None) -> None:
+    """Tell the run's redactor the values of the lab's `secrets` (vars or saved names) known so far."""
+    marked = ctx.lab.secrets
+    if not marked:
+        return
+    values = ctx.variables if names is None else names
+    for name in marked:
+        if name in values:
+            ctx.redactor.add_secret(values[name])
+
+
 def truthy(value: Any) -> bool:
     """Whether `when` holds: a rendered "false", "no" or "0" is false, as an author reads it."""
     if isinstance(value, str):
@@ -168,6 +179,7 @@ class StepRunner:
             message = f"when: {exc.message}"
             return base_record(step, "error", error=ErrorInfo("render", message), summary=message)
         ctx.redactor.learn(params)
+        learn_marked(ctx)
         return Prepared(step, spec, params, call_params, checks)
 
     def _render_params(self, step: Step, ctx: RunContext) -> Any:
@@ -247,6 +259,7 @@ class StepRunner:
         if status == "passed" and outcome.ignored is None and step.save:
             try:
                 saved = self._save(step, outcome.result, ctx)
+                learn_marked(ctx, saved)  # before the record or the terminal shows a saved secret
             except PrepareError as exc:
                 status, error, summary = "error", ErrorInfo(exc.kind, exc.message), exc.message
         if status != "passed" and polled.attempts > 1 and summary:

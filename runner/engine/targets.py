@@ -9,7 +9,9 @@ embedded emulator is started here and stopped by `Target.close`.
 
 from __future__ import annotations
 
+import threading
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,6 +45,32 @@ def partition_for(region: str) -> str:
     return "aws"
 
 
+
+_LOADER: Any = None
+_LOADER_LOCK = threading.Lock()
+
+
+def new_session(**options: Any) -> Any:
+    """A boto3 Session whose service models come from one loader shared by the whole process.
+
+    Each new botocore session would otherwise parse the same JSON models again (about 0.1 s a client):
+    a run opens a handful of clients, but grading a class opens a session per student.
+    """
+    import boto3
+    import botocore.loaders
+    import botocore.session
+
+    global _LOADER
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = botocore.loaders.create_loader()
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _LOADER)
+        session = boto3.Session(botocore_session=core, **options)
+        # boto3 appends its own data folder to the loader's search path on every Session.
+        _LOADER.search_paths[:] = list(dict.fromkeys(_LOADER.search_paths))
+    return session
+
 class Target:
     """A place to run a lab: a boto3 session plus where its requests go."""
 
@@ -55,16 +83,18 @@ class Target:
         self.emulator = emulator  # the runner.emulator.Emulator behind an emulator target
         self._owns_emulator = owns_emulator
         self._identity: Identity | None = None
+        # Called with every client this target makes, before its first call: grading registers its
+        # read-only guard here, so that no client of a graded account escapes it.
+        self.client_hooks: list[Callable[[Any], None]] = []
 
     # ---- construction
 
     @classmethod
     def aws(cls, region: str, profile: str | None = None) -> Target:
-        import boto3
         from botocore.exceptions import ProfileNotFound
 
         try:
-            session = boto3.Session(profile_name=profile, region_name=region)
+            session = new_session(profile_name=profile, region_name=region)
         except ProfileNotFound:
             raise UsageError(f"--profile: no AWS profile named '{profile}'") from None
         if session.get_credentials() is None:
@@ -75,17 +105,15 @@ class Target:
     @classmethod
     def at_endpoint(cls, url: str, region: str, kind: Kind = "endpoint", emulator: Any = None,
                     owns_emulator: bool = False, credentials: tuple[str, str] | None = None) -> Target:
-        import boto3
-
         if credentials is None:
-            probe = boto3.Session(region_name=region)
+            probe = new_session(region_name=region)
             found = probe.get_credentials()
             credentials = (found.access_key, found.secret_key) if found is not None else _FALLBACK_KEY
             token = found.token if found is not None else None
         else:
             token = None
-        session = boto3.Session(aws_access_key_id=credentials[0], aws_secret_access_key=credentials[1],
-                                aws_session_token=token, region_name=region)
+        session = new_session(aws_access_key_id=credentials[0], aws_secret_access_key=credentials[1],
+                              aws_session_token=token, region_name=region)
         return cls(kind, region, session, url, emulator, owns_emulator)
 
     @classmethod
@@ -119,8 +147,11 @@ class Target:
             options["signature_version"] = "s3v4"
             if self.endpoint is not None:
                 options["s3"] = {"addressing_style": "path"}
-        return self.session.client(service, region_name=region or self.region, endpoint_url=self.endpoint,
-                                   config=Config(**options))
+        client = self.session.client(service, region_name=region or self.region, endpoint_url=self.endpoint,
+                                     config=Config(**options))
+        for hook in self.client_hooks:
+            hook(client)
+        return client
 
     def identity(self) -> Identity:
         """Who the calls run as (STS GetCallerIdentity, asked once)."""

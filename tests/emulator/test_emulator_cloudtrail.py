@@ -357,3 +357,18 @@ def test_describe_trails_reports_HasInsightSelectors_and_HasCustomEventSelectors
     assert (after["HasCustomEventSelectors"], after["HasInsightSelectors"]) == (True, True)
     trail = cloudtrail.get_trail(Name="lab-trail")["Trail"]
     assert (trail["HasCustomEventSelectors"], trail["HasInsightSelectors"]) == (True, True)
+
+
+def test_block_public_access_calls_are_recorded_under_CloudTrails_bucket_event_names(
+    emu: Emulator, aws: ClientFactory
+) -> None:
+    s3, trail = aws("s3"), aws("cloudtrail")
+    s3.create_bucket(Bucket="bpa-names")
+    blocked = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+               "RestrictPublicBuckets": True}
+    s3.put_public_access_block(Bucket="bpa-names", PublicAccessBlockConfiguration=blocked)
+    events = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventSource",
+                                                    "AttributeValue": "s3.amazonaws.com"}])["Events"]
+    names = {e["EventName"] for e in events}
+    assert "PutBucketPublicAccessBlock" in names
+    assert "PutPublicAccessBlock" not in names

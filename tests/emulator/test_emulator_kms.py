@@ -174,3 +174,17 @@ def test_schedule_key_deletion_answers_key_arn_state_and_window_and_DescribeKey_
     assert described["PendingDeletionWindowInDays"] == 9
     kms.cancel_key_deletion(KeyId=metadata["KeyId"])
     assert "PendingDeletionWindowInDays" not in kms.describe_key(KeyId=metadata["KeyId"])["KeyMetadata"]
+
+
+@pytest.mark.parametrize("operation", ["disable_key", "enable_key", "schedule_key_deletion"])
+def test_a_key_ARN_names_the_key_for_state_changes_as_its_id_does(aws: ClientFactory, operation: str) -> None:
+    kms = aws("kms")
+    metadata = kms.create_key()["KeyMetadata"]
+    extra = {"PendingWindowInDays": 7} if operation == "schedule_key_deletion" else {}
+    getattr(kms, operation)(KeyId=metadata["Arn"], **extra)
+    state = kms.describe_key(KeyId=metadata["KeyId"])["KeyMetadata"]["KeyState"]
+    assert state == {"disable_key": "Disabled", "enable_key": "Enabled",
+                     "schedule_key_deletion": "PendingDeletion"}[operation]
+    if operation == "schedule_key_deletion":
+        kms.cancel_key_deletion(KeyId=metadata["Arn"])
+        assert kms.describe_key(KeyId=metadata["KeyId"])["KeyMetadata"]["KeyState"] == "Disabled"

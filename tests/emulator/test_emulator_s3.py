@@ -1,12 +1,15 @@
-"""S3 through the emulator: new-bucket defaults, Block Public Access, anonymous access, SSE-KMS."""
+"""S3 through the emulator: new-bucket defaults, Block Public Access, anonymous access, SSE-KMS,
+presigned URLs that expire."""
 
 from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -248,3 +251,46 @@ def test_virtual_host_style_requests_reach_the_bucket(emu: Emulator, aws: Client
     )
     with urllib.request.urlopen(request) as response:
         assert response.read() == b"v"
+
+
+def _signed_at(url: str, when: datetime) -> str:
+    """The URL as if it had been presigned at `when` (the emulator checks expiry, not signatures)."""
+    parts = urllib.parse.urlsplit(url)
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    query["X-Amz-Date"] = when.strftime("%Y%m%dT%H%M%SZ")
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+def test_presigned_url_past_X_Amz_Date_plus_X_Amz_Expires_is_403_Request_has_expired(aws: ClientFactory) -> None:
+    s3 = aws("s3", config=Config(signature_version="s3v4"))
+    s3.create_bucket(Bucket="lab-private")
+    s3.put_object(Bucket="lab-private", Key="p.txt", Body=b"plain")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "lab-private", "Key": "p.txt"}, ExpiresIn=60)
+    assert _fetch(url) == (200, b"plain")
+    signed = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    status, body = _fetch(_signed_at(url, signed))
+    assert status == 403
+    error = ET.fromstring(body)
+    assert (error.findtext("Code"), error.findtext("Message")) == ("AccessDenied", "Request has expired")
+    assert error.findtext("X-Amz-Expires") == "60"
+    assert error.findtext("Expires") == (signed + timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    server_time = datetime.strptime(error.findtext("ServerTime") or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert server_time > signed + timedelta(seconds=60)
+    assert _fetch(_signed_at(url, signed), method="HEAD") == (403, b"")
+
+
+def test_presigned_url_valid_for_more_than_seven_days_is_AuthorizationQueryParametersError(
+    aws: ClientFactory,
+) -> None:
+    s3 = aws("s3", config=Config(signature_version="s3v4"))
+    s3.create_bucket(Bucket="lab-private")
+    s3.put_object(Bucket="lab-private", Key="p.txt", Body=b"plain")
+    week = 7 * 24 * 3600
+    assert _fetch(s3.generate_presigned_url("get_object", Params={"Bucket": "lab-private", "Key": "p.txt"},
+                                            ExpiresIn=week)) == (200, b"plain")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "lab-private", "Key": "p.txt"}, ExpiresIn=week + 1)
+    status, body = _fetch(url)
+    assert status == 400
+    code, message = _error_code(body)
+    assert code == "AuthorizationQueryParametersError"
+    assert "X-Amz-Expires must be less than a week" in message

@@ -136,3 +136,16 @@ def test_console_wording() -> None:
     assert "Owner.ID equals 'wJalrX" in text and "actual 'someone'" in text and "hint: hint!" in text
     assert "aws error: AccessDenied: denied for" in text
     assert [duration(s) for s in (0.04, 12.34, 290, 3725)] == ["0.04s", "12.3s", "4m50s", "1h02m"]
+
+
+def test_presigned_url_signatures_and_session_tokens_are_redacted_but_the_url_stays() -> None:
+    from runner.engine.record import Redactor
+
+    url = ("http://127.0.0.1:4566/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261129"
+           "&X-Amz-Date=20261129T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host"
+           "&X-Amz-Security-Token=FwoGZXIvYXdzEJr%2Fsecret&X-Amz-Signature=0123abcd")
+    shown = Redactor()({"url": url, "note": f"open {url} now"})
+    for text in (shown["url"], shown["note"]):
+        assert "0123abcd" not in text and "FwoGZXIvYXdzEJr" not in text
+        assert "X-Amz-Signature=***" in text and "X-Amz-Security-Token=***" in text
+        assert text.count("X-Amz-Expires=300") == 1

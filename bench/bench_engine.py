@@ -1,0 +1,261 @@
+"""Engine overhead: the KMS lab through labrunner against a plain boto3 script making the same calls.
+
+Both run in this process against one embedded emulator with no CloudTrail delivery delay, so the
+difference is what the runner itself costs: loading and validating the lab, rendering templates,
+evaluating assertions, recording, printing. Every botocore request each side sends is counted, so the
+comparison is known to be like for like.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import io
+import json
+import statistics
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.endpoint
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB = ROOT / "labs" / "kms-basics.yaml"
+IMAGE = ROOT / "labs" / "Eiffel.jpg"
+REGION = "us-west-2"
+
+
+@contextmanager
+def counting_requests() -> Iterator[list[int]]:
+    """Count the HTTP requests botocore sends (retries included) while the block runs."""
+    counter = [0]
+    original = botocore.endpoint.Endpoint._send
+
+    def send(self: Any, request: Any) -> Any:
+        counter[0] += 1
+        return original(self, request)
+
+    botocore.endpoint.Endpoint._send = send
+    try:
+        yield counter
+    finally:
+        botocore.endpoint.Endpoint._send = original
+
+
+def run_lab(endpoint: str) -> None:
+    from runner.cli import main
+
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "out.txt", "w") as out:
+        code = main(["run", str(LAB), "--target", endpoint, "--region", REGION,
+                     "--record", str(Path(tmp) / "record.json")], out=out)
+    if code != 0:
+        raise RuntimeError(f"the KMS lab failed on the emulator (exit {code})")
+
+
+def _anonymous_get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            response.read()
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        exc.read()
+        return int(exc.code)
+
+
+_SESSION: list[Any] = []
+
+
+def plain_script(endpoint: str, suffix: int) -> None:
+    """What a careful engineer would write by hand for the same lab, call for call.
+
+    Its boto3 session is made once per process, as a long-running script's would be: the models are
+    parsed once, which is also what the runner's shared model loader achieves.
+    """
+    config = Config(retries={"mode": "standard", "max_attempts": 10})
+    s3config = Config(retries={"mode": "standard", "max_attempts": 10}, signature_version="s3v4",
+                      s3={"addressing_style": "path"})
+    if not _SESSION:
+        _SESSION.append(boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                      region_name=REGION))
+    session = _SESSION[0]
+    kms = session.client("kms", endpoint_url=endpoint, config=config)
+    s3 = session.client("s3", endpoint_url=endpoint, config=s3config)
+    trail = session.client("cloudtrail", endpoint_url=endpoint, config=config)
+    sts = session.client("sts", endpoint_url=endpoint, config=config)
+    me = sts.get_caller_identity()
+    account, arn = me["Account"], me["Arn"]
+    bucket, image, trail_name = f"mycloudtrailbucket{suffix}", "Eiffel.jpg", "myCustomTrail"
+    trail_arn = f"arn:aws:cloudtrail:{REGION}:{account}:trail/{trail_name}"
+    use = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Allow access for Key Administrators", "Effect": "Allow", "Principal": {"AWS": arn},
+         "Action": ["kms:Create*", "kms:Describe*", "kms:Put*", "kms:Disable*", "kms:Get*", "kms:Delete*",
+                    "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"], "Resource": "*"},
+        {"Sid": "Allow use of the key", "Effect": "Allow", "Principal": {"AWS": arn}, "Action": use, "Resource": "*"},
+    ]}
+    cleanups: list[Callable[[], Any]] = []
+    # Task 1
+    key = kms.create_key(Description="KMS Key for S3 data", KeyUsage="ENCRYPT_DECRYPT",
+                         KeySpec="SYMMETRIC_DEFAULT", Policy=json.dumps(policy))["KeyMetadata"]
+    cleanups.append(lambda: _quiet(lambda: kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)))
+    kms.create_alias(AliasName="alias/myFirstKey", TargetKeyId=key["KeyId"])
+    cleanups.append(lambda: _quiet(lambda: kms.delete_alias(AliasName="alias/myFirstKey")))
+    assert kms.describe_key(KeyId="alias/myFirstKey")["KeyMetadata"]["KeyUsage"] == "ENCRYPT_DECRYPT"
+    for _ in range(2):  # administrators, then users
+        described = kms.describe_key(KeyId="alias/myFirstKey")["KeyMetadata"]
+        assert arn in kms.get_key_policy(KeyId=described["KeyId"], PolicyName="default")["Policy"]
+    # Task 2
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    cleanups.append(lambda: _quiet(lambda: s3.delete_bucket(Bucket=bucket)))
+    cloudtrail_statements = [
+        {"Sid": "AWSCloudTrailAclCheck", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+         "Action": "s3:GetBucketAcl", "Resource": f"arn:aws:s3:::{bucket}",
+         "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}}},
+        {"Sid": "AWSCloudTrailWrite", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+         "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/{account}/*",
+         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail_arn}}},
+    ]
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17",
+                                                           "Statement": cloudtrail_statements}))
+    cleanups.append(lambda: _empty(s3, bucket))
+    created = trail.create_trail(Name=trail_name, S3BucketName=bucket, IsMultiRegionTrail=True,
+                                 EnableLogFileValidation=True)
+    assert "KmsKeyId" not in created
+    cleanups.append(lambda: _quiet(lambda: trail.delete_trail(Name=trail_name)))
+    trail.put_event_selectors(TrailName=trail_name, EventSelectors=[{
+        "ReadWriteType": "All", "IncludeManagementEvents": True,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{bucket}/"]}]}])
+    trail.put_insight_selectors(TrailName=trail_name, InsightSelectors=[
+        {"InsightType": "ApiCallRateInsight"}, {"InsightType": "ApiErrorRateInsight"}])
+    trail.start_logging(Name=trail_name)
+    assert trail.describe_trails(trailNameList=[trail_name])["trailList"][0]["S3BucketName"] == bucket
+    trail.get_event_selectors(TrailName=trail_name)
+    trail.get_insight_selectors(TrailName=trail_name)
+    assert trail.get_trail_status(Name=trail_name)["IsLogging"]
+    # Task 3
+    s3.upload_file(str(IMAGE), bucket, image, ExtraArgs={"ServerSideEncryption": "aws:kms",
+                                                         "SSEKMSKeyId": key["KeyId"]})
+    head = s3.head_object(Bucket=bucket, Key=image)
+    assert head["SSEKMSKeyId"] == key["Arn"]
+    cleanups.append(lambda: _quiet(lambda: s3.delete_object(Bucket=bucket, Key=image)))
+    # Task 4
+    url = f"{endpoint}/{bucket}/{image}"
+    assert _anonymous_get(url) == 403
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": False})
+    public = {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+              "Resource": f"arn:aws:s3:::{bucket}/{image}"}
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17",
+                                                           "Statement": [*cloudtrail_statements, public]}))
+    assert _anonymous_get(url) == 400
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17",
+                                                           "Statement": cloudtrail_statements}))
+    blocked = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+               "RestrictPublicBuckets": True}
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=blocked)
+    body = s3.get_object(Bucket=bucket, Key=image)["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == hashlib.sha256(IMAGE.read_bytes()).hexdigest()
+    assert _anonymous_get(url) == 403
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == blocked
+    # Task 5: poll the trail's date folder until a log names the key and the image.
+    found = False
+    while not found:
+        prefix = f"AWSLogs/{account}/CloudTrail/{REGION}/"
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                records = json.load(io.BytesIO(gzip.decompress(
+                    s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())))["Records"]
+                found = found or any(
+                    r.get("eventSource") == "kms.amazonaws.com" and image in json.dumps(r)
+                    and any(res.get("ARN") == key["Arn"] for res in r.get("resources", [])) for r in records)
+        if not found:
+            time.sleep(0.05)
+    # Task 6
+    for change in ("remove", "add"):
+        document = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+        for statement in document["Statement"]:
+            if statement["Sid"] == "Allow use of the key":
+                statement["Principal"] = {"AWS": arn if change == "add" else f"arn:aws:iam::{account}:root"}
+        kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(document))
+        kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")
+    kms.describe_key(KeyId="alias/myFirstKey")
+    kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")
+    # Task 7
+    kms.disable_key(KeyId=key["KeyId"])
+    try:
+        kms.encrypt(KeyId=key["KeyId"], Plaintext=b"hello")
+        raise AssertionError("a disabled key encrypted")
+    except kms.exceptions.DisabledException:
+        pass
+    kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+    assert kms.describe_key(KeyId="alias/myFirstKey")["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    # Task 8
+    trail.delete_trail(Name=trail_name)
+    for _ in range(5):  # as s3.empty_bucket with delete_bucket: a last log file may land meanwhile
+        _empty(s3, bucket)
+        try:
+            s3.delete_bucket(Bucket=bucket)
+            break
+        except s3.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] != "BucketNotEmpty":
+                raise
+    assert trail.describe_trails(trailNameList=[trail_name])["trailList"] == []
+    s3.list_buckets()
+    for cleanup in reversed(cleanups):
+        cleanup()
+
+
+def _quiet(call: Callable[[], Any]) -> None:
+    with contextlib.suppress(Exception):  # cleanup of something the lab already removed
+        call()
+
+
+def _empty(s3: Any, bucket: str) -> None:
+    try:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            items = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                     for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
+            if items:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": items})
+    except Exception:
+        pass
+
+
+def measure(repeats: int = 7) -> dict[str, Any]:
+    from runner.emulator import Emulator
+
+    lab_times: list[float] = []
+    plain_times: list[float] = []
+    with Emulator(log_delay=0.0, region=REGION) as emu:
+        run_lab(emu.endpoint)  # warm: imports, botocore models, schema
+        plain_script(emu.endpoint, 0)
+        with counting_requests() as lab_calls:
+            run_lab(emu.endpoint)
+        with counting_requests() as plain_calls:
+            plain_script(emu.endpoint, 1)
+        for i in range(repeats):  # interleaved, so drift in the machine's load hits both alike
+            start = time.perf_counter()
+            run_lab(emu.endpoint)
+            lab_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            plain_script(emu.endpoint, 100 + i)
+            plain_times.append(time.perf_counter() - start)
+    lab, plain = statistics.median(lab_times), statistics.median(plain_times)
+    return {"repeats": repeats, "lab_s": lab, "plain_s": plain, "ratio": lab / plain,
+            "lab_requests": lab_calls[0], "plain_requests": plain_calls[0],
+            "overhead_per_request_ms": (lab - plain) / max(lab_calls[0], 1) * 1000}
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(), indent=2))

@@ -1,0 +1,160 @@
+"""`labrunner grade`: from command-line options to an exit status.
+
+One account (the target, made read-only) or a class (`--accounts` with `--role-arn`, `--parallel`);
+`--print-policy` prints the grader role's policy and touches nothing. Reuses `runner.engine.cli`'s
+parsing of `--var`, `--task` and `--region`. Exit status: 0 every selected task passed for every
+student, 1 something is missing (or an account could not be graded), 2 bad input (nothing touched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from runner.engine.cli import check_tasks, check_vars, choose_region, parse_vars
+from runner.engine.record import Redactor, RunRecord, write_record
+from runner.engine.targets import open_target
+from runner.errors import UsageError
+from runner.grading import gradescope, junit, policy
+from runner.grading.grader import GradeConsole, grade, options
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_SINCE = "7d"
+_AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+#: CloudTrail event history keeps 90 days: a window reaching further back finds nothing more.
+MAX_WINDOW = timedelta(days=90)
+
+
+def parse_since(text: str | None, now: datetime | None = None) -> datetime:
+    """`--since`: an ISO 8601 time (UTC unless it says otherwise) or a duration ago (30m, 2h, 7d, 2w)."""
+    now = now or datetime.now(UTC)
+    value = (text or DEFAULT_SINCE).strip()
+    match = _AGO.match(value)
+    if match:
+        moment = now - timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    else:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"--since: '{value}' is neither an ISO 8601 time (2025-03-01T09:00:00Z) nor a "
+                             "duration ago such as 30m, 2h, 7d") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    if moment > now:
+        raise UsageError(f"--since: {moment:%Y-%m-%dT%H:%M:%SZ} is in the future")
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def check_role_template(template: str | None, accounts: str | None) -> str | None:
+    if template is None:
+        if accounts:
+            raise UsageError("--accounts needs --role-arn, the role to assume in each account, e.g. "
+                             "'arn:aws:iam::{account}:role/Grader'")
+        return None
+    if not accounts:
+        raise UsageError("--role-arn applies to a class (--accounts FILE); to grade one account, use its "
+                         "credentials (--profile) directly")
+    if "{account}" not in template:
+        raise UsageError(f"--role-arn: '{template}' has no {{account}}; write e.g. "
+                         "'arn:aws:iam::{account}:role/Grader' so each student's account is filled in")
+    sample = template.replace("{account}", "123456789012")
+    if not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$", sample):
+        raise UsageError(f"--role-arn: '{template}' is not a role ARN template such as "
+                         "'arn:aws:iam::{account}:role/Grader'")
+    return template
+
+
+def grade_command(args: argparse.Namespace, out: TextIO, **runner_options: Any) -> int:
+    """`labrunner grade`; `runner_options` (clock, sleep, wall) are for tests."""
+    from runner.validate import load_lab
+
+    overrides = parse_vars(list(args.var or []))
+    lab = load_lab(args.lab, args.lab)  # LabError: every problem is printed, exit 2
+    check_vars(lab, overrides)
+    tasks = check_tasks(lab, list(args.task or []))
+    if args.print_policy:
+        out.write(policy.render(lab, tasks))
+        return EXIT_OK
+    since = parse_since(args.since)
+    region = choose_region(args, lab)
+    template = check_role_template(args.role_arn, args.accounts)
+    if args.parallel < 1:
+        raise UsageError(f"--parallel: expected at least 1, got {args.parallel}")
+    if args.csv and not args.accounts:
+        raise UsageError("--csv applies to a class (--accounts FILE)")
+    students = None
+    if args.accounts:
+        from runner.grading.accounts import read_accounts
+
+        students = read_accounts(args.accounts)
+    from runner.cli import parse_faults
+
+    target = open_target(args.target, region, args.profile, faults=parse_faults(getattr(args, "faults", None)))
+    try:
+        if students is not None:
+            assert template is not None
+            return _grade_class(args, out, lab, target, students, template, options(tasks, overrides, since),
+                                runner_options)
+        redactor = Redactor()
+        record = grade(lab, target, options(tasks, overrides, since),
+                       observer=GradeConsole(out, redactor, since), redactor=redactor, **runner_options)
+    finally:
+        target.close()
+    path = write_record(args.record or _default_record(lab.name, record), record, redactor)
+    out.write(f"record: {path}\n")
+    if args.junit:
+        out.write(f"junit: {junit.write(args.junit, [record], redactor)}\n")
+    if args.gradescope:
+        out.write(f"gradescope: {gradescope.write(args.gradescope, record, redactor)}\n")
+    return EXIT_OK if record.status == "passed" else EXIT_FAILED
+
+
+def _stamp(record: RunRecord) -> str:
+    return record.started.replace("-", "").replace(":", "")
+
+
+def _default_record(lab: str, record: RunRecord) -> Path:
+    return Path("runs") / f"grade-{lab}-{_stamp(record)}-{record.run_id}.json"
+
+
+def _grade_class(args: argparse.Namespace, out: TextIO, lab: Any, target: Any, students: list[Any], template: str,
+                 opts: Any, runner_options: dict[str, Any]) -> int:
+    from runner.grading import classroom
+
+    room = classroom.Classroom(lab, target, template, opts, runner_options)
+    count = f"{len(students)} account{'s' if len(students) != 1 else ''}"
+    out.write(f"labrunner grade {lab.name}: {count}, {min(args.parallel, len(students))} at a time, as {template} "
+              f"(read-only), evidence since {opts.since:%Y-%m-%dT%H:%M:%SZ}\n")
+
+    def done(result: classroom.StudentResult) -> None:
+        what = f"ERROR {result.error}" if result.error else (
+            f"{result.record.score:g}/{result.record.points:g} points")
+        out.write(f"  graded {result.student.name} ({result.student.account}): {what}\n")
+        out.flush()
+
+    results = room.grade_all(students, args.parallel, on_done=done)
+    out.write("\n" + classroom.summary_table(lab, results, opts.tasks))
+    stamp = room.started.strftime("%Y%m%dT%H%M%SZ")
+    folder = Path(args.record) if args.record else Path("runs") / f"grade-{lab.name}-{stamp}"
+    classroom.write_records(folder, results)
+    classroom.write_summary(folder / "summary.csv", lab, results, opts.tasks)
+    out.write(f"records: {folder}/ (one per student, and summary.csv)\n")
+    if args.csv:
+        out.write(f"csv: {classroom.write_summary(args.csv, lab, results, opts.tasks)}\n")
+    records = [r.record for r in results]
+    if args.junit:
+        out.write(f"junit: {junit.write(args.junit, records)}\n")
+    if args.gradescope:
+        # Gradescope reads one results.json per submission: a class gets a folder of them.
+        gs = Path(args.gradescope)
+        for result in results:
+            gradescope.write(gs / f"{result.student.account}.json", result.record)
+        out.write(f"gradescope: {gs}/ (one results.json per account)\n")
+    errors = sum(1 for r in results if r.error)
+    if errors:
+        out.write(f"{errors} account{'s' if errors != 1 else ''} could not be graded (see the table)\n")
+    return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED

@@ -1,0 +1,63 @@
+"""Grade one account: the engine's loop in grade mode, on a read-only target.
+
+`grade` is what both a single grade and each student of a class go through, so the rules live in one
+place: the target is guarded (`guard.py`) and shares identical reads (`sharing.py`), the loop runs in
+grade mode (checks only, every task, evidence when checks fail, no cleanup), and steps run through
+`GuardedStepRunner` (once, read-only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from runner.engine.console import Console
+from runner.engine.loop import Runner, RunOptions
+from runner.engine.observer import Observer
+from runner.engine.record import Redactor, RunRecord, TaskRecord
+from runner.engine.targets import Target
+from runner.grading.guard import GuardedStepRunner, guard
+from runner.grading.sharing import share_reads
+from runner.model import Lab
+
+
+def options(tasks: tuple[str, ...], overrides: dict[str, Any], since: datetime,
+            run_id: str | None = None) -> RunOptions:
+    return RunOptions(tasks=tasks, keep_going=True, mode="grade", overrides=overrides, since=since, run_id=run_id)
+
+
+def grade(lab: Lab, target: Target, opts: RunOptions, *, observer: Observer | None = None,
+          redactor: Redactor | None = None, student: str | None = None, **runner_options: Any) -> RunRecord:
+    """Grade the account behind `target` (which becomes read-only) and return the record."""
+    if opts.mode != "grade":
+        raise ValueError("grade() needs RunOptions(mode='grade')")
+    guard(target)
+    share_reads(target)
+    runner = Runner(lab, target, opts, observer=observer, redactor=redactor, **runner_options)
+    # The loop's own step runner, with grading's rules on top: read-only, and each check runs once.
+    runner.steps = GuardedStepRunner(clock=runner.steps.clock, sleep=runner.steps.sleep,
+                                     observer=runner.steps.observer)
+    record = runner.run()
+    return replace(record, student=student) if student is not None else record
+
+
+class GradeConsole(Console):
+    """The run console, worded for a grade: what is graded, the window, and how a task was credited."""
+
+    def __init__(self, out: Any, redactor: Redactor | None = None, since: datetime | None = None) -> None:
+        super().__init__(out, redactor)
+        self.since = since
+
+    def run_started(self, lab: Any, target: Any, run_id: str, seed: int) -> None:
+        self._task_count = len(lab.tasks)
+        self._line(f"labrunner grade {lab.name}: {lab.title}")
+        window = f"  |  evidence since {self.since:%Y-%m-%dT%H:%M:%SZ}" if self.since else ""
+        self._line(f"  target {target.describe()} (read-only)  |  grade {run_id}{window}")
+
+    def task_finished(self, record: TaskRecord) -> None:
+        if record.credited_by == "evidence":
+            self._line(f"  task {record.id} passed by evidence ({record.score:g}/{record.points:g} points): "
+                       "its checks failed, but CloudTrail shows it was done")
+            return
+        super().task_finished(record)

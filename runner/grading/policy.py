@@ -1,0 +1,39 @@
+"""`labrunner grade LAB --print-policy`: the least-privilege IAM policy a grader role needs.
+
+Derived from the registry, never written by hand: the union of the IAM permissions declared by every
+action the lab's checks and evidence use (for the selected tasks). Steps are left out: a grade never
+runs them. The instructor's own side needs `sts:AssumeRole` on the grader roles to grade a class;
+that belongs to the instructor's policy, not to the grader role's, so it is not printed here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runner import registry
+from runner.model import Lab
+
+SID = "LabrunnerGrader"
+
+
+def permissions(lab: Lab, tasks: tuple[str, ...] = ()) -> list[str]:
+    """Every permission the selected tasks' checks and evidence need, sorted and unique."""
+    found: set[str] = set()
+    for task in lab.tasks:
+        if tasks and task.id not in tasks:
+            continue
+        for step in (*task.checks, *task.evidence):
+            found.update(registry.resolve(step.action).permissions)
+    return sorted(found, key=lambda p: (p.split(":")[0], p))
+
+
+def document(lab: Lab, tasks: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": SID, "Effect": "Allow", "Action": permissions(lab, tasks), "Resource": "*"}],
+    }
+
+
+def render(lab: Lab, tasks: tuple[str, ...] = ()) -> str:
+    return json.dumps(document(lab, tasks), indent=2) + "\n"

@@ -1,0 +1,330 @@
+"""`labrunner report RECORD... --html FILE`: run or grade records as one self-contained HTML page.
+
+Reads only the JSON records that `labrunner run` and `labrunner grade` write (`docs/record.md`), never
+an account, and decides nothing: statuses and scores are the record's. One record of a run is shown
+as the run (header, then each task with its steps and checks, failures with their location and
+expected versus actual); several records of one lab, or grade records, are a class (a students ×
+tasks grid with scores, then each student's run in a collapsible `<details>`).
+
+The page is one file: inline CSS, no scripts, no external fetches, so it can be mailed, attached to a
+CI run or uploaded to an LMS. Record values are untrusted (a student controls resource names, tags
+and error messages): the template is Jinja2 with autoescaping, and nothing is marked safe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+from runner.errors import UsageError
+
+EXIT_OK = 0
+#: Statuses with a colour; anything else a record holds is shown as `unknown`, never as a CSS class.
+STATUSES = ("passed", "failed", "error", "skipped", "interrupted")
+#: A value longer than this (as JSON) is cut in the page; the record keeps all of it.
+MAX_VALUE_CHARS = 2000
+_TASK_KEYS = ("id", "title", "status", "points", "score", "steps", "checks")
+_STEP_KEYS = ("key", "action", "section", "status")
+
+
+# ---- loading
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One record file: where it came from and its JSON."""
+
+    path: str
+    data: dict[str, Any]
+
+
+def load_record(path: str) -> Loaded:
+    """Read one record; a missing file, bad JSON or a shape that is not a record is a `UsageError`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read it ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: not JSON ({exc.msg}); "
+                         "pass the record a run or a grade wrote (runs/*.json)") from None
+    problems = shape_problems(data)
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise UsageError(f"{path}: not a labrunner record: {shown}")
+    return Loaded(path, data)
+
+
+def shape_problems(data: Any) -> list[str]:
+    """What keeps `data` from being a record this page can show (see schemas/record.schema.json).
+
+    Checks only what the page reads, and ignores keys it does not know: records gain fields (grading
+    adds the student), and an older page should still show a newer record.
+    """
+    if not isinstance(data, dict):
+        return [f"expected a JSON object, got {type(data).__name__}"]
+    problems = []
+    if data.get("version") != 1:
+        problems.append(f"version is {data.get('version')!r}, this labrunner reads version 1")
+    for key in ("lab", "status"):
+        if not isinstance(data.get(key), str):
+            problems.append(f"'{key}' is missing or not a string")
+    for key in ("score", "points"):
+        if not _is_number(data.get(key)):
+            problems.append(f"'{key}' is missing or not a number")
+    if not isinstance(data.get("target", {}), dict):
+        problems.append("'target' is not an object")
+    tasks = data.get("tasks")
+    if not isinstance(tasks, list):
+        return [*problems, "'tasks' is missing or not a list"]
+    for t, task in enumerate(tasks):
+        if not isinstance(task, dict) or any(key not in task for key in _TASK_KEYS):
+            problems.append(f"tasks[{t}] lacks one of {', '.join(_TASK_KEYS)}")
+            continue
+        for section in ("steps", "checks"):
+            problems += _step_problems(task[section], f"tasks[{t}].{section}")
+    problems += _step_problems(data.get("cleanup", []), "cleanup")
+    return problems
+
+
+def _step_problems(steps: Any, where: str) -> list[str]:
+    if not isinstance(steps, list):
+        return [f"{where} is not a list"]
+    return [f"{where}[{i}] lacks one of {', '.join(_STEP_KEYS)}" for i, step in enumerate(steps)
+            if not isinstance(step, dict) or any(key not in step for key in _STEP_KEYS)]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# ---- what the page shows (plain data for the template: the template only lays it out)
+
+
+def status_class(status: Any) -> str:
+    return status if status in STATUSES else "unknown"
+
+
+def duration(seconds: Any) -> str:
+    """0.04s, 12.3s, 4m50s, 1h02m (as the console prints it)."""
+    if not _is_number(seconds):
+        return ""
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def number(value: Any) -> str:
+    """Points as written: 15, 2.5."""
+    if not _is_number(value):
+        return "?"
+    return f"{value:g}"
+
+
+def show_value(value: Any) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + f"… ({len(text)} characters)"
+
+
+def _step_view(step: dict[str, Any]) -> dict[str, Any]:
+    failed_assertions = [a for a in step.get("assertions") or [] if isinstance(a, dict) and not a.get("passed")]
+    error = step.get("error") if isinstance(step.get("error"), dict) else None
+    status = step.get("status")
+    return {
+        "name": step.get("title") or step.get("id") or (
+            f"cleanup of {step['registered_by']}" if step.get("registered_by") else step.get("key")),
+        "key": step.get("key"),
+        "action": step.get("action"),
+        "section": {"steps": "step", "checks": "check"}.get(str(step.get("section")), str(step.get("section") or "")),
+        "status": status_class(status),
+        "status_text": str(status),
+        "attempts": step.get("attempts", ""),
+        "duration": duration(step.get("duration_s")),
+        "waited": duration(step.get("waited_s")) if (step.get("waited_s") or 0) > 0 else "",
+        "location": step.get("location") or "",
+        "summary": step.get("summary") or "",
+        "hint": step.get("hint") or "",
+        "ignored_error": step.get("ignored_error") or "",
+        "failed": status in ("failed", "error"),
+        "assertions": [{
+            "path": a.get("path"), "operator": a.get("operator"), "expected": show_value(a.get("expected")),
+            "actual": show_value(a.get("actual")), "message": a.get("message") or "",
+            "location": a.get("location") or "", "detail": a.get("detail") or "",
+        } for a in failed_assertions],
+        "checked": len(step.get("assertions") or []),
+        "error": None if error is None else {
+            "kind": error.get("kind"), "code": error.get("code") or "", "message": error.get("message") or "",
+        },
+    }
+
+
+def _task_view(task: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": task["id"], "title": task["title"], "status": status_class(task["status"]),
+        "status_text": str(task["status"]), "score": number(task["score"]), "points": number(task["points"]),
+        "duration": duration(task.get("duration_s")), "summary": task.get("summary") or "",
+        # grading adds `evidence`: steps run only when the checks failed
+        "steps": [_step_view(s) for s in (*task["steps"], *task["checks"], *(task.get("evidence") or []))
+                  if isinstance(s, dict)],
+    }
+
+
+def run_view(loaded: Loaded) -> dict[str, Any]:
+    data = loaded.data
+    target = data.get("target") or {}
+    where = [str(target.get("kind") or "?"), str(target.get("region") or "")]
+    if target.get("account"):
+        where.append(f"account {target['account']}")
+    if target.get("endpoint") and target.get("kind") == "endpoint":
+        where.append(str(target["endpoint"]))
+    tasks = [_task_view(t) for t in data["tasks"]]
+    return {
+        "lab": data["lab"], "title": data.get("title") or data["lab"], "file": data.get("file") or "",
+        "record": loaded.path, "mode": data.get("mode") or "run",
+        "status": status_class(data["status"]), "status_text": data["status"],
+        "score": number(data["score"]), "points": number(data["points"]),
+        "percent": _percent(data["score"], data["points"]),
+        "duration": duration(data.get("duration_s")), "started": data.get("started") or "",
+        "finished": data.get("finished") or "", "run_id": data.get("run_id") or "",
+        "seed": data.get("seed", ""), "target": " · ".join(w for w in where if w),
+        "caller": target.get("caller_arn") or "", "error": data.get("error") or "",
+        "student": student_name(loaded),
+        "tasks": tasks,
+        "counts": {s: sum(1 for t in tasks if t["status"] == s) for s in STATUSES},
+        "cleanup": [_step_view(s) for s in data.get("cleanup") or []],
+    }
+
+
+def _percent(score: Any, points: Any) -> int | None:
+    if not _is_number(score) or not _is_number(points) or points <= 0:
+        return None
+    return round(float(100 * score / points))
+
+
+def student_name(loaded: Loaded) -> str:
+    """Who a record is about: the grader's `student`, else the account, else the file's name."""
+    data = loaded.data
+    for value in (data.get("student"), data.get("account"), (data.get("target") or {}).get("account")):
+        if isinstance(value, str) and value:
+            return value
+    return Path(loaded.path).stem
+
+
+def class_view(records: Sequence[Loaded]) -> dict[str, Any]:
+    first = records[0].data
+    columns: dict[str, dict[str, Any]] = {}
+    for loaded in records:
+        for task in loaded.data["tasks"]:
+            columns.setdefault(task["id"], {"id": task["id"], "title": task["title"],
+                                            "points": number(task["points"]), "passed": 0, "graded": 0})
+    names: dict[str, int] = {}
+    students = []
+    for loaded in records:
+        run = run_view(loaded)
+        name = run["student"]
+        names[name] = names.get(name, 0) + 1
+        if names[name] > 1:  # two records of one student: keep both rows, tell them apart
+            name = f"{name} ({Path(loaded.path).name})"
+        by_id = {task["id"]: task for task in loaded.data["tasks"]}
+        cells = []
+        for column in columns.values():
+            task = by_id.get(column["id"])
+            if task is None:
+                cells.append({"status": "unknown", "status_text": "not in this record", "score": "–"})
+                continue
+            if task["status"] != "skipped":
+                column["graded"] += 1
+            if task["status"] == "passed":
+                column["passed"] += 1
+            cells.append({"status": status_class(task["status"]), "status_text": str(task["status"]),
+                          "score": number(task["score"]), "summary": task.get("summary") or ""})
+        students.append({"name": name, "cells": cells, "run": run})
+    students.sort(key=lambda s: s["name"].lower())
+    scores = [loaded.data["score"] for loaded in records]
+    return {
+        "lab": first["lab"], "title": first.get("title") or first["lab"],
+        "columns": list(columns.values()), "students": students,
+        "points": number(max(loaded.data["points"] for loaded in records)),
+        "mean": number(round(sum(scores) / len(scores), 1)),
+        "passed": sum(1 for loaded in records if loaded.data["status"] == "passed"),
+        "count": len(records),
+    }
+
+
+# ---- rendering
+
+
+def _environment() -> Any:
+    import jinja2
+
+    # Our own template, not a lab's: a plain Environment is fine, autoescape is what matters.
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(lambda name: resources.files("runner").joinpath("data", name).read_text("utf-8")),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+
+
+def is_class(records: Sequence[Loaded]) -> bool:
+    """A class: several records (of one lab), or records that grading wrote."""
+    return len(records) > 1 or any(loaded.data.get("mode") == "grade" for loaded in records)
+
+
+def render(records: Sequence[Loaded]) -> str:
+    if not records:
+        raise UsageError("no records to report")
+    labs = sorted({loaded.data["lab"] for loaded in records})
+    if len(labs) > 1:
+        raise UsageError(f"the records are of different labs ({', '.join(labs)}); report one lab at a time")
+    template = _environment().get_template("report.html.j2")
+    if is_class(records):
+        return str(template.render(kind="class", cls=class_view(records), run=None))
+    return str(template.render(kind="run", run=run_view(records[0]), cls=None))
+
+
+def _write(path: str, text: str) -> Path:
+    """Write atomically (a temporary file beside it, then `os.replace`): a browser never sees half a page.
+
+    Not `runner.engine.record.write_text`: a report reads records and needs nothing of the engine.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--html: {path} is a folder; name the page to write, e.g. {target / 'report.html'}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"--html: cannot write {path} ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def report_command(args: argparse.Namespace, out: TextIO) -> int:
+    """`labrunner report RECORD... --html FILE`: exit 0, or 2 (a `UsageError`) for a bad record."""
+    records = [load_record(path) for path in args.records]
+    page = render(records)
+    path = _write(args.html, page)
+    kind = f"class of {len(records)}" if is_class(records) else "run"
+    out.write(f"report: {path} ({records[0].data['lab']}, {kind})\n")
+    return EXIT_OK

@@ -1,0 +1,128 @@
+"""`labrunner new NAME`: write a small lab that validates and runs green, for an author to start from.
+
+The file has the schema modeline (so an editor with the YAML language server completes and checks it
+from the first keystroke), `lab`, `title`, `description`, and one task whose step creates an S3 bucket
+with a random name (cleaned up at the end) and whose check proves the bucket exists. It only writes a
+file: `labrunner validate` and `labrunner run` are the next commands, and it prints them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from pathlib import Path
+from typing import TextIO
+
+from runner.errors import UsageError
+
+EXIT_OK = 0
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+TEMPLATE = """\
+# yaml-language-server: $schema={schema}
+lab: {name}
+title: {title}
+description: |
+  What the student builds, in a few sentences of Markdown. Every task below has steps (what
+  `labrunner run` does) and checks (read-only proof that the task is done, which `labrunner grade`
+  runs alone against a student's account).
+vars:
+  # A name no other run will use: random_digits is seeded, and --seed replays it.
+  bucket: "{name_prefix}-{{{{ random_digits(8) }}}}"
+tasks:
+  - id: create-bucket
+    title: Create an S3 bucket
+    points: 10
+    steps:
+      - id: make-bucket
+        action: aws.s3.create_bucket
+        params:
+          Bucket: "{{{{ bucket }}}}"
+        cleanup:
+          action: aws.s3.delete_bucket
+          params: {{Bucket: "{{{{ bucket }}}}"}}
+          ignore_errors: [NoSuchBucket]
+    checks:
+      - id: bucket-exists
+        action: aws.s3.head_bucket
+        params:
+          Bucket: "{{{{ bucket }}}}"
+        message: Create a bucket named {{{{ bucket }}}}.
+"""
+
+
+def lab_text(name: str, schema: str) -> str:
+    """The new lab's YAML. `schema` is what the modeline points at (a relative path or a URL)."""
+    # Bucket names are at most 63 characters: the prefix leaves room for "-" and eight digits.
+    prefix = name[:54].rstrip("-") or "lab"
+    title = name.replace("-", " ").strip().capitalize() or name
+    return TEMPLATE.format(name=name, title=title, name_prefix=prefix, schema=schema)
+
+
+def destination(spec: str, cwd: Path) -> tuple[Path, str]:
+    """Where `labrunner new SPEC` writes, and the lab's name.
+
+    A lab name writes `labs/NAME.yaml` when there is a `labs/` folder here, else `./NAME.yaml`; a path
+    ending `.yaml`/`.yml` is used as given, and the lab is named after its file.
+    """
+    if spec.endswith((".yaml", ".yml")):
+        path = Path(spec)
+        name = path.stem
+        if not _NAME.match(name):
+            raise UsageError(f"'{path.name}': the file's name is the lab's name, which must be lowercase "
+                             f"letters, digits and '-' (^[a-z0-9][a-z0-9-]*$), e.g. {_suggest(name)}.yaml")
+        return (path if path.is_absolute() else cwd / path), name
+    if not _NAME.match(spec):
+        raise UsageError(f"'{spec}' is not a lab name: use lowercase letters, digits and '-' "
+                         f"(^[a-z0-9][a-z0-9-]*$), e.g. '{_suggest(spec)}'; or give a path ending .yaml")
+    folder = cwd / "labs" if (cwd / "labs").is_dir() else cwd
+    return folder / f"{spec}.yaml", spec
+
+
+def _suggest(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "my-lab"
+
+
+def schema_reference(lab_file: Path) -> str:
+    """The modeline's target: the repository's `schemas/lab.schema.json`, relative to the lab, when
+    one is found in the lab's folder or above it; else the schema's published URL."""
+    from runner.schema import SCHEMA_ID
+
+    folder = lab_file.resolve().parent
+    for candidate in (folder, *folder.parents):
+        schema = candidate / "schemas" / "lab.schema.json"
+        if schema.is_file():
+            return Path(os.path.relpath(schema, folder)).as_posix()
+    return SCHEMA_ID
+
+
+def new_command(args: argparse.Namespace, out: TextIO) -> int:
+    """`labrunner new NAME [--force]`: exit 0, or 2 (a `UsageError`) for a bad name or an existing file."""
+    cwd = Path.cwd()
+    path, name = destination(str(args.name), cwd)
+    if path.exists() and not args.force:
+        raise UsageError(f"{_shown(path, cwd)} already exists; pass --force to overwrite it")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{_shown(path, cwd)} is not a file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(lab_text(name, schema_reference(path)), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {_shown(path, cwd)}: {exc.strerror or exc}") from None
+    shown = _shown(path, cwd)
+    out.write(f"wrote {shown}\nnext:\n")
+    steps = [(f"labrunner validate {shown}", "check it, without touching any account"),
+             (f"labrunner run {shown}", "run it on the embedded emulator"),
+             (f"pytest {shown}", "or run it as tests, one per task")]
+    width = max(len(command) for command, _ in steps)
+    for command, why in steps:
+        out.write(f"  {command.ljust(width)}   # {why}\n")
+    return EXIT_OK
+
+
+def _shown(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)

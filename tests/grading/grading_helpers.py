@@ -1,0 +1,248 @@
+"""Helpers for the grading tests: students in their own emulator accounts, and `labrunner grade` runs.
+
+A student works in one account of a shared emulator, as an assumed role (`Student`), the way a class
+member signs in; the grader assumes `Grader` in that account. moto's state is process-global, so every
+test uses its own account ids and its own bucket names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from botocore.config import Config
+
+from runner.cli import main
+from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
+from runner.engine.targets import new_session
+
+ROOT = Path(__file__).resolve().parents[2]
+KMS_LAB = ROOT / "labs" / "kms-basics.yaml"
+IMAGE = ROOT / "labs" / "Eiffel.jpg"
+REGION = "us-west-2"
+GRADER_ROLE = "arn:aws:iam::{account}:role/Grader"
+KMS_TASKS = ("create-key", "create-trail", "upload-encrypted", "open-image", "find-in-logs", "key-users",
+             "delete-key", "clean-up")
+
+
+_RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
+
+
+@functools.cache
+def _admin(endpoint: str, service: str) -> Any:
+    session = new_session(aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY,
+                          region_name=REGION)
+    return session.client(service, endpoint_url=endpoint, config=_RETRIES)
+
+
+def admin_client(emu: Emulator, service: str) -> Any:
+    """A client with the emulator's own (root) credentials; one per service, shared by the tests."""
+    return _admin(emu.endpoint, service)
+
+
+def assume(emu: Emulator, account: str, role: str = "Student") -> dict[str, str]:
+    """Credentials of `role` in `account` (moto lets any role be assumed; they land in that account)."""
+    reply = admin_client(emu, "sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/{role}",
+                                                 RoleSessionName=f"{role.lower()}-session")
+    return dict(reply["Credentials"])
+
+
+def session_clients(emu: Emulator, credentials: dict[str, str], *services: str) -> list[Any]:
+    # One session for all of them, sharing botocore's parsed models (new_session): a class of 50 would
+    # otherwise spend seconds parsing the same JSON.
+    session = new_session(aws_access_key_id=credentials["AccessKeyId"],
+                          aws_secret_access_key=credentials["SecretAccessKey"],
+                          aws_session_token=credentials["SessionToken"], region_name=REGION)
+    return [session.client(service, endpoint_url=emu.endpoint, config=_RETRIES) for service in services]
+
+
+def grade(args: list[str], tmp_path: Path, name: str = "grade") -> tuple[int, str, Path]:
+    """`labrunner grade ARGS`; returns the exit status, what it printed, and the record path it was given."""
+    record = tmp_path / f"{name}-{secrets.token_hex(3)}"
+    out = tmp_path / f"{record.name}.txt"
+    with out.open("w") as stream:
+        code = main(["grade", *args, "--record", str(record)], out=stream)
+    return code, out.read_text(), record
+
+
+def grade_student(emu: Emulator, account: str, tmp_path: Path, *extra: str,
+                  lab: Path = KMS_LAB) -> tuple[int, dict[str, Any], str]:
+    """Grade one student's account as the Grader role (a class of one); returns status, record, output."""
+    accounts = tmp_path / f"accounts-{account}.txt"
+    accounts.write_text(f"{account}\n")
+    code, output, folder = grade([str(lab), "--target", emu.endpoint, "--region", REGION, "--accounts",
+                                  str(accounts), "--role-arn", GRADER_ROLE, *extra], tmp_path)
+    return code, json.loads((folder / f"{account}.json").read_text()), output
+
+
+def tasks_of(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {task["id"]: task for task in record["tasks"]}
+
+
+def cloudtrail_statements(bucket: str, account: str, trail: str) -> list[dict[str, Any]]:
+    trail_arn = f"arn:aws:cloudtrail:{REGION}:{account}:trail/{trail}"
+    return [
+        {"Sid": "AWSCloudTrailAclCheck", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+         "Action": "s3:GetBucketAcl", "Resource": f"arn:aws:s3:::{bucket}",
+         "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}}},
+        {"Sid": "AWSCloudTrailWrite", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+         "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/{account}/*",
+         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail_arn}}},
+    ]
+
+
+def key_policy(account: str, users: list[str], admins: list[str]) -> dict[str, Any]:
+    """The policy the console writes for the chosen administrators and users."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Allow access for Key Administrators", "Effect": "Allow", "Principal": {"AWS": admins},
+         "Action": ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+                    "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
+                    "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"], "Resource": "*"},
+    ]
+    if users:
+        statements += [
+            {"Sid": "Allow use of the key", "Effect": "Allow", "Principal": {"AWS": users},
+             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+             "Resource": "*"},
+            {"Sid": "Allow attachment of persistent resources", "Effect": "Allow", "Principal": {"AWS": users},
+             "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], "Resource": "*",
+             "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
+        ]
+    return {"Version": "2012-10-17", "Id": "key-consolepolicy-3", "Statement": statements}
+
+
+class CliStudent:
+    """A student doing the KMS lab by hand with the AWS CLI, as an assumed role in their own account."""
+
+    def __init__(self, emu: Emulator, account: str, home: Path, *, insights: bool = True,
+                 in_process: bool = False) -> None:
+        self.emu = emu
+        # The same AWS CLI, run inside this process (no interpreter start-up per command): for the
+        # tests that need a student but are not about the CLI itself.
+        self.in_process = in_process
+        self.account = account
+        self.home = home
+        self.insights = insights
+        self.role_arn = f"arn:aws:iam::{account}:role/Student"
+        self.bucket = f"mycloudtrailbucket{secrets.randbelow(10**6):06d}"
+        self.trail = "myCustomTrail"
+        self.key_id = self.key_arn = ""
+        credentials = assume(emu, account)
+        # Only the emulator's variables and the student's session: nothing of this machine leaks in.
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.env.update(emu.environment())
+        self.env.update({"AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+                         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+                         "AWS_SESSION_TOKEN": credentials["SessionToken"],
+                         "AWS_CONFIG_FILE": str(home / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(home / "creds")})
+
+    def aws(self, *args: str) -> Any:
+        if self.in_process:
+            code, stdout, stderr = self._in_process([*args, "--output", "json"])
+        else:
+            command = [sys.executable, "-m", "awscli", *args, "--output", "json"]
+            done = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=120, check=False)
+            code, stdout, stderr = done.returncode, done.stdout, done.stderr
+        assert code == 0, f"aws {' '.join(args)}: {stderr}"
+        if not stdout.strip() or args[0] == "s3":  # the high-level `aws s3` commands print text
+            return None
+        return json.loads(stdout)
+
+    def _in_process(self, args: list[str]) -> tuple[int, str, str]:
+        from awscli.clidriver import create_clidriver
+
+        saved = dict(os.environ)
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            os.environ.clear()
+            os.environ.update(self.env)
+            # Importing awscli points botocore at the CLI's own data (AWS_DATA_PATH): keep that.
+            os.environ.update({k: v for k, v in saved.items() if k == "AWS_DATA_PATH"})
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = create_clidriver().main(args)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        return int(code or 0), out.getvalue(), err.getvalue()
+
+    def file(self, name: str, value: Any) -> str:
+        path = self.home / name
+        path.write_text(json.dumps(value))
+        return f"file://{path}"
+
+    def do(self, task: str) -> None:
+        getattr(self, task.replace("-", "_"))()
+
+    def create_key(self) -> None:
+        policy = key_policy(self.account, users=[self.role_arn], admins=[self.role_arn])
+        key = self.aws("kms", "create-key", "--description", "KMS Key for S3 data", "--key-usage", "ENCRYPT_DECRYPT",
+                       "--key-spec", "SYMMETRIC_DEFAULT", "--policy", self.file("key-policy.json", policy))
+        self.key_id, self.key_arn = key["KeyMetadata"]["KeyId"], key["KeyMetadata"]["Arn"]
+        self.aws("kms", "create-alias", "--alias-name", "alias/myFirstKey", "--target-key-id", self.key_id)
+
+    def create_trail(self) -> None:
+        self.aws("s3api", "create-bucket", "--bucket", self.bucket,
+                 "--create-bucket-configuration", f"LocationConstraint={REGION}")
+        statements = cloudtrail_statements(self.bucket, self.account, self.trail)
+        self.aws("s3api", "put-bucket-policy", "--bucket", self.bucket, "--policy",
+                 self.file("bucket-policy.json", {"Version": "2012-10-17", "Statement": statements}))
+        self.aws("cloudtrail", "create-trail", "--name", self.trail, "--s3-bucket-name", self.bucket,
+                 "--is-multi-region-trail", "--enable-log-file-validation")
+        selectors = [{"ReadWriteType": "All", "IncludeManagementEvents": True,
+                      "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{self.bucket}/"]}]}]
+        self.aws("cloudtrail", "put-event-selectors", "--trail-name", self.trail, "--event-selectors",
+                 json.dumps(selectors))
+        if self.insights:
+            self.aws("cloudtrail", "put-insight-selectors", "--trail-name", self.trail, "--insight-selectors",
+                     json.dumps([{"InsightType": "ApiCallRateInsight"}, {"InsightType": "ApiErrorRateInsight"}]))
+        self.aws("cloudtrail", "start-logging", "--name", self.trail)
+
+    def upload_encrypted(self) -> None:
+        self.aws("s3api", "put-object", "--bucket", self.bucket, "--key", "Eiffel.jpg", "--body", str(IMAGE),
+                 "--server-side-encryption", "aws:kms", "--ssekms-key-id", self.key_arn)
+
+    def open_image(self) -> None:
+        self.aws("s3api", "put-public-access-block", "--bucket", self.bucket, "--public-access-block-configuration",
+                 "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=false,RestrictPublicBuckets=false")
+        public = {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                  "Resource": f"arn:aws:s3:::{self.bucket}/Eiffel.jpg"}
+        statements = cloudtrail_statements(self.bucket, self.account, self.trail)
+        self.aws("s3api", "put-bucket-policy", "--bucket", self.bucket, "--policy",
+                 self.file("public.json", {"Version": "2012-10-17", "Statement": [*statements, public]}))
+        self.aws("s3api", "put-bucket-policy", "--bucket", self.bucket, "--policy",
+                 self.file("private.json", {"Version": "2012-10-17", "Statement": statements}))
+        self.aws("s3api", "put-public-access-block", "--bucket", self.bucket, "--public-access-block-configuration",
+                 "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true")
+
+    def find_in_logs(self) -> None:
+        self.emu.deliver_logs_now()  # AWS takes ~5 minutes; the student waits, then looks
+        listed = self.aws("s3api", "list-objects-v2", "--bucket", self.bucket, "--prefix", "AWSLogs/")
+        assert listed and listed.get("Contents"), "no log file was delivered"
+
+    def key_users(self) -> None:
+        without = key_policy(self.account, users=[], admins=[self.role_arn])
+        self.aws("kms", "put-key-policy", "--key-id", self.key_id, "--policy-name", "default", "--policy",
+                 self.file("without.json", without))
+        with_user = key_policy(self.account, users=[self.role_arn], admins=[self.role_arn])
+        self.aws("kms", "put-key-policy", "--key-id", self.key_id, "--policy-name", "default", "--policy",
+                 self.file("with.json", with_user))
+
+    def delete_key(self) -> None:
+        self.aws("kms", "disable-key", "--key-id", self.key_id)
+        self.aws("kms", "schedule-key-deletion", "--key-id", self.key_id, "--pending-window-in-days", "7")
+
+    def clean_up(self) -> None:
+        self.aws("cloudtrail", "delete-trail", "--name", self.trail)
+        self.emu.deliver_logs_now()  # the last log files land before the bucket goes
+        self.aws("s3", "rm", f"s3://{self.bucket}", "--recursive")
+        self.aws("s3api", "delete-bucket", "--bucket", self.bucket)

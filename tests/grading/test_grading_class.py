@@ -1,0 +1,107 @@
+"""A class of 50 emulator accounts graded in parallel: each student's record matches what they did.
+
+Each student works in their own account as an assumed role and does a different subset of a small lab's
+tasks; the instructor grades the class with `--accounts`, `--role-arn` and `--parallel 8`. One account
+whose role cannot be assumed is reported for that student and stops no one else.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from grading_helpers import GRADER_ROLE, REGION, assume, grade, session_clients
+
+from runner.emulator import Emulator
+from runner.grading import classroom
+
+pytestmark = pytest.mark.e2e
+
+LAB = Path(__file__).parent / "data" / "class-lab.yaml"
+TASKS = ("bucket", "tagged", "versioning", "key", "rotation")
+POINTS = {"bucket": 10, "tagged": 5, "versioning": 5, "key": 10, "rotation": 5}
+STUDENTS = [(f"3300000000{n:02d}", f"student-{n:02d}") for n in range(50)]
+NO_ROLE = STUDENTS[17][0]  # this account has no grader role
+
+
+def did(number: int) -> set[str]:
+    """What student `number` did: a different subset for each of 32 (a task needs what it builds on)."""
+    chosen = {task for bit, task in enumerate(TASKS) if number >> bit & 1}
+    if chosen & {"tagged", "versioning"}:
+        chosen.add("bucket")
+    if "rotation" in chosen:
+        chosen.add("key")
+    return chosen
+
+
+def do(emu: Emulator, account: str, tasks: set[str]) -> None:
+    creds = assume(emu, account)
+    s3, kms = session_clients(emu, creds, "s3", "kms")
+    bucket = f"class-{account}"
+    if "bucket" in tasks:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    if "tagged" in tasks:
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "course", "Value": "cloud101"}]})
+    if "versioning" in tasks:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    if "key" in tasks:
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName="alias/classKey", TargetKeyId=key)
+        if "rotation" in tasks:
+            kms.enable_key_rotation(KeyId=key)
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(log_delay=3600, region=REGION) as emulator:
+        yield emulator
+
+
+def test_fifty_accounts_graded_in_parallel_match_what_each_student_did(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:  # the students work at the same time
+        list(pool.map(lambda n: do(emu, STUDENTS[n][0], did(n)), range(len(STUDENTS))))
+    roster = tmp_path / "class.csv"
+    roster.write_text("name,email,account_id\n" + "".join(f"{name},{name}@example.edu,{account}\n"
+                                                          for account, name in STUDENTS))
+    # moto lets any role be assumed: make one account's role missing, as a student who deleted it.
+    real = classroom.Classroom.target_for
+
+    def target_for(self: classroom.Classroom, student: Any) -> Any:
+        if student.account == NO_ROLE:
+            raise classroom.GradingError(f"cannot assume arn:aws:iam::{NO_ROLE}:role/Grader: AccessDenied: "
+                                         "not authorized to perform sts:AssumeRole")
+        return real(self, student)
+
+    monkeypatch.setattr(classroom.Classroom, "target_for", target_for)
+    summary = tmp_path / "summary.csv"
+    code, output, folder = grade([str(LAB), "--target", emu.endpoint, "--accounts", str(roster), "--role-arn",
+                                  GRADER_ROLE, "--parallel", "8", "--csv", str(summary),
+                                  "--junit", str(tmp_path / "class.xml")], tmp_path, "class")
+    assert code == 1, output
+
+    rows = {row["account_id" if "account_id" in row else "account"]: row
+            for row in csv.DictReader(summary.open())}
+    assert len(rows) == 50
+    for number, (account, name) in enumerate(STUDENTS):
+        record = json.loads((folder / f"{name}-{account}.json").read_text())
+        assert record["student"] == name and record["target"]["account"] == account
+        if account == NO_ROLE:
+            assert record["status"] == "error" and "AccessDenied" in record["error"]
+            assert rows[account]["error"] and "ERROR" in output
+            continue
+        expected = did(number)
+        statuses = {t["id"]: t["status"] for t in record["tasks"]}
+        assert statuses == {t: "passed" if t in expected else "failed" for t in TASKS}, (name, expected)
+        assert record["score"] == sum(POINTS[t] for t in expected)
+        assert rows[account]["total"] == f"{record['score']:g}"
+        assert [rows[account][t] for t in TASKS] == [f"{POINTS[t] if t in expected else 0:g}" for t in TASKS]
+    assert (folder / "summary.csv").read_text() == summary.read_text()
+    junit = (tmp_path / "class.xml").read_text()
+    assert junit.count("<testsuite ") == 50 and "Enable versioning on the bucket." in junit

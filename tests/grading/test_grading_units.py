@@ -1,0 +1,209 @@
+"""Grading's parts without an emulator: class lists, options, the guard, the policy and the outputs."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+from grading_helpers import KMS_LAB
+
+from runner.cli import main
+from runner.engine.record import AssertionRecord, RunRecord, StepRecord, TargetRecord, TaskRecord
+from runner.errors import UsageError
+from runner.grading import classroom, gradescope, junit, policy
+from runner.grading.accounts import Student, parse_accounts
+from runner.grading.cli import check_role_template, parse_since
+from runner.grading.guard import CODE, guard_client
+from runner.validate import load_lab
+
+# ---- class lists
+
+
+def test_a_plain_list_of_account_ids_with_comments_and_optional_names() -> None:
+    text = "# week 3\n111111111111\n\n222222222222, Bea\n"
+    assert parse_accounts(text) == [Student("111111111111", "111111111111"), Student("222222222222", "Bea")]
+
+
+def test_a_csv_with_account_and_name_columns_in_any_order() -> None:
+    text = "email,Name,Account_ID\nal@x.edu,Al,111111111111\nbo@x.edu,Bo Li,222222222222\n"
+    assert parse_accounts(text) == [Student("111111111111", "Al"), Student("222222222222", "Bo Li")]
+    assert Student("222222222222", "Bo Li").slug == "Bo-Li"
+
+
+def test_every_bad_line_is_reported_with_its_number() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_accounts("account,name\n1234,Al\n111111111111,Bo\n111111111111,Cy\n", "class.csv")
+    message = str(caught.value)
+    assert "class.csv:2: '1234' is not an AWS account id (12 digits)" in message
+    assert "class.csv:4: account 111111111111 is listed twice (first at line 3)" in message
+
+
+@pytest.mark.parametrize(("text", "wanted"), [
+    ("", "lists no accounts"),
+    ("email,name\nx,y\n", "needs an 'account'"),
+    ("account,name\n", "has a header but no accounts"),
+])
+def test_a_class_list_without_accounts_is_refused(text: str, wanted: str) -> None:
+    with pytest.raises(UsageError, match=wanted):
+        parse_accounts(text)
+
+
+# ---- options
+
+
+def test_since_takes_a_duration_ago_or_an_iso_time() -> None:
+    now = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+    assert parse_since(None, now) == datetime(2025, 3, 3, 12, 0, tzinfo=UTC)  # default 7d
+    assert parse_since("2h", now) == datetime(2025, 3, 10, 10, 0, tzinfo=UTC)
+    assert parse_since("2025-03-01T09:00:00Z", now) == datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+    assert parse_since("2025-03-01", now) == datetime(2025, 3, 1, tzinfo=UTC)
+    for bad in ("yesterday", "2025-04-01T00:00:00Z"):
+        with pytest.raises(UsageError, match="--since"):
+            parse_since(bad, now)
+
+
+def test_a_role_template_must_name_the_account() -> None:
+    assert check_role_template("arn:aws:iam::{account}:role/Grader", "c.txt")
+    with pytest.raises(UsageError, match="has no \\{account\\}"):
+        check_role_template("arn:aws:iam::111111111111:role/Grader", "c.txt")
+    with pytest.raises(UsageError, match="needs --role-arn"):
+        check_role_template(None, "c.txt")
+    with pytest.raises(UsageError, match="not a role ARN"):
+        check_role_template("role/{account}", "c.txt")
+
+
+@pytest.mark.parametrize(("args", "wanted"), [
+    (["--task", "create-kye"], "did you mean 'create-key'"),
+    (["--accounts", "missing.txt", "--role-arn", "arn:aws:iam::{account}:role/G"], "no such file"),
+    (["--accounts", "x.txt", "--role-arn", "arn:aws:iam::123456789012:role/G"], "has no {account}"),
+    (["--since", "last week"], "--since"),
+    (["--parallel", "0", "--accounts", "x.txt", "--role-arn", "arn:aws:iam::{account}:role/G"], "--parallel"),
+])
+def test_user_mistakes_exit_2_with_a_message_and_no_traceback(
+    args: list[str], wanted: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.txt").write_text("111111111111\n")
+    out = tmp_path / "out.txt"
+    with out.open("w") as stream:
+        assert main(["grade", str(KMS_LAB), *args], out=stream) == 2
+    err = capsys.readouterr().err
+    assert wanted in err and "Traceback" not in err
+
+
+def test_a_bad_class_list_exits_2_before_touching_any_account(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    roster = tmp_path / "class.txt"
+    roster.write_text("111111111111\n12345\n")
+    code = main(["grade", str(KMS_LAB), "--target", "http://127.0.0.1:9", "--accounts", str(roster),
+                 "--role-arn", "arn:aws:iam::{account}:role/Grader"], out=(tmp_path / "o.txt").open("w"))
+    assert code == 2
+    assert "class.txt:2: '12345' is not an AWS account id" in capsys.readouterr().err
+
+
+# ---- the guard
+
+
+def test_the_guard_refuses_a_write_before_it_is_sent_and_lets_reads_through() -> None:
+    client = boto3.client("kms", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    guard_client(client)
+    with Stubber(client) as stub:
+        stub.add_response("describe_key", {"KeyMetadata": {"KeyId": "k"}}, {"KeyId": "k"})
+        assert client.describe_key(KeyId="k")["KeyMetadata"]["KeyId"] == "k"
+        with pytest.raises(ClientError) as caught:
+            client.put_key_policy(KeyId="k", PolicyName="default", Policy="{}")
+        assert caught.value.response["Error"]["Code"] == CODE
+        assert "kms:PutKeyPolicy" in caught.value.response["Error"]["Message"]
+        stub.assert_no_pending_responses()  # the refused call never reached the (stubbed) wire
+
+
+# ---- the grader policy
+
+
+def test_the_policy_is_the_union_of_what_checks_and_evidence_need(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["grade", str(KMS_LAB), "--print-policy"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    statement = document["Statement"][0]
+    assert document["Version"] == "2012-10-17" and statement["Resource"] == "*"
+    actions = statement["Action"]
+    assert actions == sorted(actions, key=lambda a: (a.split(":")[0], a))
+    assert {"kms:DescribeKey", "kms:GetKeyPolicy", "cloudtrail:LookupEvents", "cloudtrail:GetInsightSelectors",
+            "s3:GetBucketPublicAccessBlock", "s3:ListBucket", "s3:GetObject"} <= set(actions)
+    # Nothing a grade never does: no steps' writes, and no sts:AssumeRole (the instructor's side).
+    assert not any(a.split(":")[1].startswith(("Create", "Put", "Delete", "Schedule", "Disable")) for a in actions)
+    assert "sts:AssumeRole" not in actions
+    only = policy.permissions(load_lab(KMS_LAB), ("create-trail",))
+    assert "kms:GetKeyPolicy" not in only and "cloudtrail:LookupEvents" in only
+
+
+# ---- outputs
+
+
+def graded_record() -> RunRecord:
+    def check(key: str, status: str, hint: str) -> StepRecord:
+        mismatch = AssertionRecord("InsightSelectors[].InsightType", "contains", "ApiErrorRateInsight",
+                                   ["ApiCallRateInsight"], False, "missing")
+        return StepRecord(key=key, id=key, action="aws.cloudtrail.get_insight_selectors", section="checks",
+                          status=status, location="lab.yaml:3:5", hint=hint,
+                          assertions=(mismatch,) if status == "failed" else ())
+    tasks = (
+        TaskRecord("create-key", "Create a key", "passed", 15, 15, checks=(check("k", "passed", "Key"),),
+                   credited_by="checks"),
+        TaskRecord("create-trail", "Create a trail", "failed", 20, 0,
+                   checks=(check("insights", "failed", "Turn on Insights events."),), summary="insights: ..."),
+        TaskRecord("upload", "Upload", "passed", 10, 10, checks=(check("h", "failed", "Upload it."),),
+                   credited_by="evidence"),
+    )
+    return RunRecord(lab="demo", title="Demo", file="demo.yaml", run_id="abcd1234", mode="grade",
+                     target=TargetRecord("emulator", "us-west-2", account="111111111111"), seed=1,
+                     started="2025-03-10T12:00:00Z", finished="2025-03-10T12:00:01Z", status="failed", vars={},
+                     tasks=tasks, score=25, points=45, student="Al")
+
+
+def test_gradescope_results_have_one_test_per_task_with_the_student_message() -> None:
+    results = gradescope.results(graded_record())
+    assert results["score"] == 25
+    tests = {t["name"]: t for t in results["tests"]}
+    trail = tests["Create a trail (create-trail)"]
+    assert (trail["score"], trail["max_score"], trail["status"]) == (0, 20, "failed")
+    assert "Turn on Insights events." in trail["output"]
+    assert 'expected "ApiErrorRateInsight", actual ["ApiCallRateInsight"]' in trail["output"]
+    upload = tests["Upload (upload)"]
+    assert upload["status"] == "passed" and "CloudTrail evidence" in upload["output"]
+    assert all(t["visibility"] == "visible" for t in results["tests"])
+
+
+def test_junit_has_a_suite_per_student_and_a_case_per_task() -> None:
+    root = ET.fromstring(junit.render([graded_record()]).split("\n", 1)[1])
+    suite = root.find("testsuite")
+    assert suite is not None and suite.get("name") == "demo.Al"
+    assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
+    failure = root.find(".//failure")
+    assert failure is not None and "Turn on Insights events." in (failure.text or "")
+
+
+def test_the_class_summary_is_students_by_tasks() -> None:
+    lab = load_lab(KMS_LAB)
+    record = graded_record()
+    results = [classroom.StudentResult(Student("111111111111", "Al"), record)]
+    rows = classroom.summary_rows(lab, results, ("create-key", "create-trail"))
+    assert rows[0] == ["name", "account", "status", "create-key", "create-trail", "total", "points", "error"]
+    assert rows[1] == ["Al", "111111111111", "failed", "15", "0", "25", "45", ""]
+    table = classroom.summary_table(lab, results, ("create-key", "create-trail"))
+    assert "Al" in table and "25/45" in table
+
+
+def test_the_policy_simulator_is_read_only_for_checks_and_for_the_guard() -> None:
+    from runner.aws_models import is_read_only, lookup
+
+    assert is_read_only("iam", "SimulatePrincipalPolicy")
+    assert lookup("aws.iam.simulate_principal_policy").read_only
+    assert not is_read_only("iam", "CreateUser")
+    assert not lookup("aws.iam.simulate_principal_policy").name.startswith(("Get", "List"))

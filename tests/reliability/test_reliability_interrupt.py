@@ -1,0 +1,84 @@
+"""Ctrl-C and SIGTERM: the current step stops (even in a retry's sleep), every cleanup runs, the record
+says `interrupted`, the exit status is 130; a second Ctrl-C skips the remaining cleanups and the record
+is still written, its ledger naming what is left for `labrunner cleanup`.
+
+Each run is a real `labrunner run` process; the test waits for the terminal to show that the check is
+retrying (or that the cleanup is) before it sends a signal, so nothing depends on timing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import signal
+from pathlib import Path
+
+import jsonschema
+import pytest
+from conftest import LABS, Live, clients, leftovers
+
+from runner.cli import main
+from runner.emulator import Emulator
+
+LAB = LABS / "interrupt.yaml"
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "record.schema.json").read_text())
+
+
+def start(live: list[Live], emu: Emulator, record: Path, seed: int, *extra: str) -> Live:
+    process = Live("run", LAB, "--target", emu.endpoint, "--seed", str(seed), "--record", record, *extra)
+    live.append(process)
+    return process
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_mid_retry_stops_cleans_up_and_exits_130(served: Emulator, tmp_path: Path, live: list[Live],
+                                                          signum: int) -> None:
+    record = tmp_path / "record.json"
+    run = start(live, served, record, 5000 + signum)
+    run.wait_for("retrying in")  # the check is polling: the signal lands in its sleep or its call
+    running = json.loads(record.read_text())
+    tag = running["vars"]["tag"]
+    assert running["status"] == "running" and len(running["ledger"]) == 2
+    run.process.send_signal(signum)
+    code, output = run.finish()
+    assert code == 130, output
+    assert "Traceback" not in output
+    data = json.loads(record.read_text())
+    jsonschema.validate(data, SCHEMA)
+    assert data["status"] == "interrupted"
+    assert data["error"] == ("interrupted by the user (Ctrl-C)" if signum == signal.SIGINT
+                             else "interrupted by SIGTERM")
+    check = data["tasks"][0]["checks"][0]
+    assert check["status"] == "error" and check["error"]["kind"] == "interrupted"
+    assert [c["status"] for c in data["cleanup"]] == ["passed", "passed"]
+    assert {e["state"] for e in data["ledger"]} == {"done"}
+    assert leftovers(served, tag) == {}
+
+
+def test_a_second_ctrl_c_skips_the_remaining_cleanup_and_still_saves_the_record(
+        served: Emulator, endpoint_env: None, tmp_path: Path, live: list[Live]) -> None:
+    record = tmp_path / "record.json"
+    run = start(live, served, record, 5100, "--var", "slow_cleanup=true")
+    run.wait_for("retrying in")
+    tag = json.loads(record.read_text())["vars"]["tag"]
+    run.process.send_signal(signal.SIGINT)
+    cleaning = run.wait_for("cleanup (2 steps")
+    run.wait_for("retrying in", after=cleaning)  # the bucket is not empty: its deletion waits
+    run.process.send_signal(signal.SIGINT)
+    code, output = run.finish()
+    assert code == 130, output
+    assert "Traceback" not in output
+    data = json.loads(record.read_text())
+    jsonschema.validate(data, SCHEMA)
+    assert data["status"] == "interrupted"
+    assert [(c["key"], c["status"]) for c in data["cleanup"]] == [
+        ("make-bucket.cleanup", "error"), ("make-key.cleanup", "skipped")]
+    assert {e["key"]: e["state"] for e in data["ledger"]} == {
+        "make-key.cleanup": "pending", "make-bucket.cleanup": "pending"}
+    assert "labrunner cleanup" in output
+
+    # What was left is removed later, once the bucket can go.
+    clients(served)["s3"].delete_object(Bucket=f"{tag}-bucket", Key="kept.txt")
+    out = io.StringIO()
+    assert main(["cleanup", str(record)], out) == 0, out.getvalue()
+    assert leftovers(served, tag) == {}
