@@ -37,6 +37,14 @@ def emulator() -> Iterator[Emulator]:
         yield emu
 
 
+@pytest.fixture(autouse=True)
+def fresh_state(emulator: Emulator) -> None:
+    # moto's state is process-global: another test file run earlier in this worker may have left a
+    # trail or an alias with the lab's names. Each test here starts from an empty emulator (files run
+    # whole, one after another, under `--dist loadfile`).
+    emulator.reset()
+
+
 def client(emu: Emulator, service: str) -> Any:
     return boto3.client(service, endpoint_url=emu.endpoint, region_name=REGION,
                         aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
