@@ -43,6 +43,19 @@ def parse_duration(value: Any) -> float:
     raise ValueError(f"'{value}' is not a duration; write a number of seconds or 500ms, 30s, 5m, 1h")
 
 
+def format_duration(seconds: float) -> str:
+    """How the console and reports show a duration: 0.04s, 12.3s, 4m50s, 1h02m."""
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
 @dataclass(frozen=True)
 class Location:
     file: str

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from runner.errors import UsageError
+from runner.model import format_duration
 
 EXIT_OK = 0
 #: Statuses with a colour; anything else a record holds is shown as `unknown`, never as a CSS class.
@@ -116,18 +117,8 @@ def status_class(status: Any) -> str:
 
 
 def duration(seconds: Any) -> str:
-    """0.04s, 12.3s, 4m50s, 1h02m (as the console prints it)."""
-    if not _is_number(seconds):
-        return ""
-    if seconds < 10:
-        return f"{seconds:.2f}s"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    """A record's duration as the console prints it; empty when the record holds no number."""
+    return format_duration(float(seconds)) if _is_number(seconds) else ""
 
 
 def number(value: Any) -> str:

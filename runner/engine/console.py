@@ -13,23 +13,13 @@ from typing import Any, TextIO
 from runner.engine.assertions import show
 from runner.engine.record import NOT_SELECTED, Redactor, RunRecord, StepRecord, TaskRecord
 from runner.engine.retrying import Waiting
-from runner.model import Step, Task
+from runner.model import Step, Task, format_duration
 
 _STATUS = {"passed": "passed", "failed": "FAILED", "error": "ERROR", "skipped": "skipped",
            "interrupted": "INTERRUPTED"}
 
 
-def duration(seconds: float) -> str:
-    """0.04s, 12.3s, 4m50s, 1h02m."""
-    if seconds < 10:
-        return f"{seconds:.2f}s"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+duration = format_duration
 
 
 class Console:

@@ -15,7 +15,8 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
+from lab_helpers import drop_steps, run, statuses, task
+from lab_helpers import variant as lab_variant
 
 from runner import registry
 from runner.cli import main
@@ -43,20 +44,10 @@ def emu(emulator: Emulator) -> Emulator:
     return emulator
 
 
-def run(args: list[str], tmp_path: Path) -> tuple[int, dict[str, Any], str]:
-    record_path = tmp_path / "record.json"
-    out = tmp_path / "out.txt"
-    with out.open("w") as stream:
-        code = main(["run", *args, "--record", str(record_path)], out=stream)
-    return code, json.loads(record_path.read_text()), out.read_text()
 
 
-def statuses(record: dict[str, Any]) -> dict[str, str]:
-    return {task["id"]: task["status"] for task in record["tasks"]}
 
 
-def task(record: dict[str, Any], task_id: str) -> dict[str, Any]:
-    return next(t for t in record["tasks"] if t["id"] == task_id)
 
 
 def assert_nothing_left(emu: Emulator) -> None:
@@ -68,19 +59,9 @@ def assert_nothing_left(emu: Emulator) -> None:
 
 
 def variant(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
-    data = load_file(str(LAB)).data
-    change(data)
-    path = tmp_path / "iam-basics.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+    return lab_variant(LAB, tmp_path, change)
 
 
-def drop_steps(*step_ids: str) -> Callable[[dict[str, Any]], None]:
-    def change(data: dict[str, Any]) -> None:
-        for each in data["tasks"]:
-            each["steps"] = [s for s in each.get("steps", []) if s.get("id") not in step_ids]
-
-    return change
 
 
 def read_everything(data: dict[str, Any]) -> None:

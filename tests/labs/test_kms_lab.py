@@ -8,22 +8,19 @@ must leave nothing behind in the emulator.
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-import yaml
+from lab_helpers import drop_steps, run, statuses, task, variant
 
-from runner.cli import main
 from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
-from runner.loader import load_file
 
 LABS = Path(__file__).resolve().parents[2] / "labs"
 LAB = LABS / "kms-basics.yaml"
+FILES = ("Eiffel.jpg",)
 REGION = "us-west-2"
 ALL_TASKS = ("create-key", "create-trail", "upload-encrypted", "open-image", "find-in-logs", "key-users",
              "delete-key", "clean-up")
@@ -50,21 +47,12 @@ def client(emu: Emulator, service: str) -> Any:
                         aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
 
 
-def run(args: list[str], tmp_path: Path) -> tuple[int, dict[str, Any], str]:
-    record_path = tmp_path / "record.json"
-    out = tmp_path / "out.txt"
-    with out.open("w") as stream:
-        code = main(["run", *args, "--record", str(record_path)], out=stream)
-    return code, json.loads(record_path.read_text()), out.read_text()
 
 
-def statuses(record: dict[str, Any]) -> dict[str, str]:
-    return {task["id"]: task["status"] for task in record["tasks"]}
 
 
 def failed_checks(record: dict[str, Any], task_id: str) -> list[dict[str, Any]]:
-    task = next(t for t in record["tasks"] if t["id"] == task_id)
-    return [c for c in task["checks"] if c["status"] != "passed"]
+    return [c for c in task(record, task_id)["checks"] if c["status"] != "passed"]
 
 
 def assert_nothing_left(emu: Emulator) -> None:
@@ -77,22 +65,6 @@ def assert_nothing_left(emu: Emulator) -> None:
     assert states <= {"PendingDeletion"}, states
 
 
-def variant(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
-    """A copy of the lab (beside its image) with `change` applied to its data."""
-    data = load_file(str(LAB)).data
-    change(data)
-    shutil.copy(LABS / "Eiffel.jpg", tmp_path / "Eiffel.jpg")
-    path = tmp_path / "kms-basics.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
-def drop_steps(*step_ids: str) -> Callable[[dict[str, Any]], None]:
-    def change(data: dict[str, Any]) -> None:
-        for task in data["tasks"]:
-            task["steps"] = [s for s in task.get("steps", []) if s.get("id") not in step_ids]
-
-    return change
 
 
 def test_kms_lab_passes_on_the_default_embedded_emulator(tmp_path: Path) -> None:
@@ -128,7 +100,7 @@ def test_a_variant_that_skips_one_part_fails_exactly_that_task(
     emulator: Emulator, tmp_path: Path, name: str, change: Callable[[dict[str, Any]], None],
     broken: str, check: str, message: str,
 ) -> None:
-    lab = variant(tmp_path, change)
+    lab = variant(LAB, tmp_path, change, FILES)
     code, record, output = run([str(lab), "--target", emulator.endpoint, "--region", REGION, "--keep-going"],
                                tmp_path)
     assert code == 1, output
@@ -146,7 +118,7 @@ def test_no_sse_kms_fails_the_upload_task(emulator: Emulator, tmp_path: Path) ->
         del step["params"]["extra_args"]
         del step["expect"]
 
-    lab = variant(tmp_path, plain_upload)
+    lab = variant(LAB, tmp_path, plain_upload, FILES)
     # Opening the image expects the SigV4 error only SSE-KMS objects give, and the log search waits
     # for the KMS call SSE-KMS makes: both follow from this task, so the run leaves them out.
     tasks = ["create-key", "create-trail", "upload-encrypted", "key-users", "delete-key", "clean-up"]

@@ -10,14 +10,14 @@ tests assert what S3 answered, never how long it took.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-import yaml
+from lab_helpers import drop_steps, run, statuses, task
+from lab_helpers import variant as lab_variant
 
 from runner import registry
 from runner.cli import main
@@ -48,20 +48,10 @@ def emu(emulator: Emulator) -> Emulator:
     return emulator
 
 
-def run(args: list[str], tmp_path: Path) -> tuple[int, dict[str, Any], str]:
-    record_path = tmp_path / "record.json"
-    out = tmp_path / "out.txt"
-    with out.open("w") as stream:
-        code = main(["run", *args, "--record", str(record_path)], out=stream)
-    return code, json.loads(record_path.read_text()), out.read_text()
 
 
-def statuses(record: dict[str, Any]) -> dict[str, str]:
-    return {task["id"]: task["status"] for task in record["tasks"]}
 
 
-def task(record: dict[str, Any], task_id: str) -> dict[str, Any]:
-    return next(t for t in record["tasks"] if t["id"] == task_id)
 
 
 def step(record: dict[str, Any], task_id: str, step_id: str) -> dict[str, Any]:
@@ -76,14 +66,7 @@ def assert_nothing_left(emu: Emulator) -> None:
 
 def variant(tmp_path: Path, *step_ids: str) -> Path:
     """A copy of the lab (beside the files it uploads) without the steps `step_ids`."""
-    data = load_file(str(LAB)).data
-    for each in data["tasks"]:
-        each["steps"] = [s for s in each.get("steps", []) if s.get("id") not in step_ids]
-    for name in FILES:
-        shutil.copy(LABS / name, tmp_path / name)
-    path = tmp_path / "s3-basics.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+    return lab_variant(LAB, tmp_path, drop_steps(*step_ids), FILES)
 
 
 def test_s3_lab_passes_and_leaves_nothing_behind(emu: Emulator, tmp_path: Path) -> None:
