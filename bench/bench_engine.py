@@ -9,6 +9,8 @@ comparison is known to be like for like.
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import gzip
 import hashlib
 import io
@@ -48,6 +50,40 @@ def counting_requests() -> Iterator[list[int]]:
         yield counter
     finally:
         botocore.endpoint.Endpoint._send = original
+
+
+@contextmanager
+def waiting_on_the_emulator() -> Iterator[list[float]]:
+    """Add up the time spent waiting for the emulator's answers while the block runs.
+
+    botocore's `Endpoint._send` (one HTTP exchange, retries counted separately) and urllib's `urlopen`
+    (the anonymous browser requests). What is left of a run's wall time is the client's own work, which
+    is far less noisy than the wall time itself: the emulator's answer times vary from run to run.
+    """
+    waited = [0.0]
+    send, urlopen = botocore.endpoint.Endpoint._send, urllib.request.urlopen
+
+    def timed_send(self: Any, request: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return send(self, request)
+        finally:
+            waited[0] += time.perf_counter() - start
+
+    def timed_urlopen(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return urlopen(*args, **kwargs)
+        finally:
+            waited[0] += time.perf_counter() - start
+
+    botocore.endpoint.Endpoint._send = timed_send
+    urllib.request.urlopen = timed_urlopen  # type: ignore[assignment]
+    try:
+        yield waited
+    finally:
+        botocore.endpoint.Endpoint._send = send
+        urllib.request.urlopen = urlopen
 
 
 def run_lab(endpoint: str) -> None:
@@ -145,15 +181,20 @@ def plain_script(endpoint: str, suffix: int) -> None:
     # Task 3
     s3.upload_file(str(IMAGE), bucket, image, ExtraArgs={"ServerSideEncryption": "aws:kms",
                                                          "SSEKMSKeyId": key["KeyId"]})
-    head = s3.head_object(Bucket=bucket, Key=image)
+    head = s3.head_object(Bucket=bucket, Key=image)  # what s3.upload_file returns
     assert head["SSEKMSKeyId"] == key["Arn"]
-    cleanups.append(lambda: _quiet(lambda: s3.delete_object(Bucket=bucket, Key=image)))
+    head = s3.head_object(Bucket=bucket, Key=image)  # the task's check
+    assert head["SSEKMSKeyId"] == key["Arn"] and head["ContentLength"] == IMAGE.stat().st_size
     # Task 4
     url = f"{endpoint}/{bucket}/{image}"
     assert _anonymous_get(url) == 403
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
         "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
         "RestrictPublicBuckets": False})
+    blocked = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+               "RestrictPublicBuckets": True}
+    cleanups.append(lambda: _quiet(lambda: s3.put_public_access_block(
+        Bucket=bucket, PublicAccessBlockConfiguration=blocked)))
     public = {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
               "Resource": f"arn:aws:s3:::{bucket}/{image}"}
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17",
@@ -161,8 +202,6 @@ def plain_script(endpoint: str, suffix: int) -> None:
     assert _anonymous_get(url) == 400
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17",
                                                            "Statement": cloudtrail_statements}))
-    blocked = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-               "RestrictPublicBuckets": True}
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=blocked)
     body = s3.get_object(Bucket=bucket, Key=image)["Body"].read()
     assert hashlib.sha256(body).hexdigest() == hashlib.sha256(IMAGE.read_bytes()).hexdigest()
@@ -188,7 +227,8 @@ def plain_script(endpoint: str, suffix: int) -> None:
             if statement["Sid"] == "Allow use of the key":
                 statement["Principal"] = {"AWS": arn if change == "add" else f"arn:aws:iam::{account}:root"}
         kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(document))
-        kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")
+        if change == "remove":  # the lab reads the policy back once, between the two edits
+            kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")
     kms.describe_key(KeyId="alias/myFirstKey")
     kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")
     # Task 7
@@ -222,40 +262,164 @@ def _quiet(call: Callable[[], Any]) -> None:
 
 
 def _empty(s3: Any, bucket: str) -> None:
+    """As s3.empty_bucket: versions and delete markers, then whatever a plain listing still shows."""
     try:
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
             items = [{"Key": v["Key"], "VersionId": v["VersionId"]}
                      for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
             if items:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": items})
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": items, "Quiet": True})
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            items = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if items:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": items, "Quiet": True})
     except Exception:
         pass
 
 
-def measure(repeats: int = 7) -> dict[str, Any]:
-    from runner.emulator import Emulator
+_SERVE = """
+import sys
+from runner.emulator import Emulator
+with Emulator(log_delay=0.0, region=sys.argv[1]) as emu:
+    print(emu.endpoint, flush=True)
+    sys.stdin.read()  # serve until the benchmark closes our stdin
+"""
 
-    lab_times: list[float] = []
-    plain_times: list[float] = []
-    with Emulator(log_delay=0.0, region=REGION) as emu:
-        run_lab(emu.endpoint)  # warm: imports, botocore models, schema
-        plain_script(emu.endpoint, 0)
+
+@contextmanager
+def emulator(where: str) -> Iterator[str]:
+    """An emulator with no CloudTrail delivery delay; yields its endpoint.
+
+    `process`: in a process of its own, as AWS is to a real run: what the emulator computes never
+    competes with the client for this interpreter (one GIL). `embedded`: a thread of this process, as
+    `labrunner run`'s default target is.
+    """
+    if where == "embedded":
+        from runner.emulator import Emulator
+
+        with Emulator(log_delay=0.0, region=REGION) as emu:
+            yield emu.endpoint
+        return
+    import subprocess
+    import sys
+
+    with subprocess.Popen([sys.executable, "-c", _SERVE, REGION], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True, cwd=ROOT) as server:
+        assert server.stdout is not None and server.stdin is not None
+        endpoint = server.stdout.readline().strip()
+        if not endpoint.startswith("http"):
+            raise RuntimeError("the emulator process did not start")
+        try:
+            yield endpoint
+        finally:
+            server.stdin.close()
+            server.wait(timeout=30)
+
+
+def _timed(endpoint: str, run: Callable[[], None]) -> tuple[float, float]:
+    """One timed run, from an empty emulator and with the young garbage generations empty.
+
+    Otherwise each run would find what the ones before it left (keys pending deletion, event history),
+    and a garbage collection the previous run left due could land on it: the two sides alternate, and
+    either could pay for the other.
+    """
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+    gc.collect()
+    with waiting_on_the_emulator() as waited:
+        start = time.perf_counter()
+        run()
+        wall = time.perf_counter() - start
+    return wall, wall - waited[0]
+
+
+def measure(repeats: int = 25, where: str = "process") -> dict[str, Any]:
+    lab_times: list[tuple[float, float]] = []
+    plain_times: list[tuple[float, float]] = []
+    with emulator(where) as endpoint:
+        run_lab(endpoint)  # warm: imports, botocore models, schema
+        plain_script(endpoint, 0)
         with counting_requests() as lab_calls:
-            run_lab(emu.endpoint)
+            run_lab(endpoint)
         with counting_requests() as plain_calls:
-            plain_script(emu.endpoint, 1)
+            plain_script(endpoint, 1)
+        gc.collect()
+        gc.freeze()  # what the warm-up made lives as long as the process, for both sides
         for i in range(repeats):  # interleaved, so drift in the machine's load hits both alike
-            start = time.perf_counter()
-            run_lab(emu.endpoint)
-            lab_times.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            plain_script(emu.endpoint, 100 + i)
-            plain_times.append(time.perf_counter() - start)
-    lab, plain = statistics.median(lab_times), statistics.median(plain_times)
-    return {"repeats": repeats, "lab_s": lab, "plain_s": plain, "ratio": lab / plain,
+            lab_times.append(_timed(endpoint, functools.partial(run_lab, endpoint)))
+            plain_times.append(_timed(endpoint, functools.partial(plain_script, endpoint, 100 + i)))
+    lab = statistics.median(wall for wall, _ in lab_times)
+    plain = statistics.median(wall for wall, _ in plain_times)
+    lab_own = statistics.median(own for _, own in lab_times)
+    plain_own = statistics.median(own for _, own in plain_times)
+    return {"where": where, "repeats": repeats, "lab_s": lab, "plain_s": plain, "ratio": lab / plain,
+            # each lab run against the plain run after it: drift in the machine's speed cancels out
+            "paired_ratio": statistics.median(a / b for (a, _), (b, _) in zip(lab_times, plain_times, strict=True)),
+            "lab_own_s": lab_own, "plain_own_s": plain_own,
+            "own_ratio": (plain + lab_own - plain_own) / plain,
             "lab_requests": lab_calls[0], "plain_requests": plain_calls[0],
-            "overhead_per_request_ms": (lab - plain) / max(lab_calls[0], 1) * 1000}
+            "overhead_per_request_ms": (lab_own - plain_own) / max(lab_calls[0], 1) * 1000}
+
+
+@contextmanager
+def _clocked(parts: dict[str, float], waited: list[float]) -> Iterator[None]:
+    """Time the runner's stages into `parts`, in ms: each without the stages inside it, or the waiting."""
+    import runner.engine.cli
+    import runner.validate
+    from runner.engine.console import Console
+    from runner.engine.ledger import Checkpoint
+    from runner.engine.steps import StepRunner
+    from runner.engine.targets import Target
+
+    stages = [(runner.validate, "load_lab", "load and validate the lab"),
+              (runner.engine.cli, "open_target", "open the target (session, credentials)"),
+              (Checkpoint, "__call__", "write the record as the run goes (ledger)"),
+              (Checkpoint, "finish", "write the final record"),
+              (StepRunner, "prepare", "render and check each step's parameters"),
+              (StepRunner, "_judge_result", "evaluate the expectations"),
+              *[(Console, name, "print the run") for name in ("step_started", "step_finished", "task_started")],
+              (Target, "_new_client", "make boto3 clients (the script makes as many)")]
+    inside: list[float] = []  # per open stage: the time of the stages running within it
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in stages]
+
+    def clocked(function: Callable[..., Any], label: str) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start, before = time.perf_counter(), waited[0]
+            inside.append(0.0)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent = time.perf_counter() - start - (waited[0] - before)
+                parts[label] = parts.get(label, 0.0) + (spent - inside.pop()) * 1000
+                if inside:
+                    inside[-1] += spent
+        return timed
+
+    for (owner, name, label), (_, _, original) in zip(stages, originals, strict=True):
+        setattr(owner, name, clocked(original, label))
+    try:
+        yield
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+
+
+def breakdown(repeats: int = 9) -> dict[str, float]:
+    """Where the runner's own time goes in a run of the KMS lab (medians, ms)."""
+    runs: list[dict[str, float]] = []
+    with emulator("process") as endpoint:
+        run_lab(endpoint)
+        for _ in range(repeats):
+            parts: dict[str, float] = {}
+            with waiting_on_the_emulator() as waited, _clocked(parts, waited):
+                run_lab(endpoint)
+            runs.append(parts)
+    return {label: statistics.median(run.get(label, 0.0) for run in runs) for label in runs[0]}
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(), indent=2))
+    import sys
+
+    print(json.dumps(measure(where=sys.argv[1] if len(sys.argv) > 1 else "process"), indent=2))

@@ -8,6 +8,7 @@ Only argparse is imported at start-up: each command imports what it needs when i
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+@functools.cache  # one per process: `main` may be called many times (tests, benchmarks, the pytest plugin)
 def _parser() -> argparse.ArgumentParser:
     from runner import __version__
 

@@ -24,6 +24,16 @@ from runner import aws_models
 from runner.errors import did_you_mean
 
 
+class CallerIdentity(Protocol):
+    """Who a run's calls run as (STS GetCallerIdentity)."""
+
+    @property
+    def account(self) -> str: ...
+
+    @property
+    def arn(self) -> str: ...
+
+
 class ActionContext(Protocol):
     """What an action may use while it runs; the engine provides it."""
 
@@ -47,6 +57,10 @@ class ActionContext(Protocol):
 
     def lab_path(self, relative: str) -> Path:
         """A file named relative to the lab; refuses paths that leave the lab's folder."""
+        ...
+
+    def caller(self) -> CallerIdentity:
+        """Who the run's calls run as: STS GetCallerIdentity, asked once per target (botocore errors raise)."""
         ...
 
 

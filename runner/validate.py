@@ -17,12 +17,12 @@ import functools
 import gc
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner import model, registry, templates
+from runner import fastschema, model, registry, templates
 from runner.errors import LabError, Problem, did_you_mean, suggestion
 from runner.loader import Document, load_file, load_text
 from runner.schema import (
@@ -275,14 +275,34 @@ def _action_at(doc: Document, path: YamlPath) -> str | None:
     return action if isinstance(action, str) else None
 
 
+@functools.lru_cache(maxsize=1)
+def _lab_fits() -> Callable[[Any], bool] | None:
+    from runner.schema import lean
+
+    return fastschema.compile_schema(lean())
+
+
+@functools.cache
+def _params_fit(action: str) -> Callable[[Any], bool] | None:
+    from runner.schema import params_schema
+
+    return fastschema.compile_schema(params_schema(action))
+
+
 def _check_schema(doc: Document, report: _Reporter) -> None:
-    validator = _schema_validator()
-    for error in validator.iter_errors(doc.data):
-        _report_schema_error(doc, report, error)
+    # The compiled yes/no check first (`fastschema`): jsonschema, which says what is wrong and where,
+    # only runs where the answer is no.
+    fits = _lab_fits()
+    if fits is None or not fits(doc.data):
+        for error in _schema_validator().iter_errors(doc.data):
+            _report_schema_error(doc, report, error)
     builtins = registry.builtin_actions()
     for path, step in _all_steps(doc.data):
         action, params = step.get("action"), step.get("params")
         if isinstance(action, str) and action in builtins and isinstance(params, dict):
+            fits = _params_fit(action)
+            if fits is not None and fits(params):
+                continue
             for error in _params_validator(action).iter_errors(params):
                 _report_schema_error(doc, report, error, (*path, "params"))
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from runner import model, templates
+from runner import model, registry, templates
 from runner.errors import LabError, Problem
 from runner.loader import decode_source, load_text
 from runner.validate import validate_text
@@ -183,3 +185,139 @@ def test_fast_template_analysis_agrees_with_jinja(text: str) -> None:
     assert set(fast.attributes) == set(slow.attributes)
     assert fast.filters == slow.filters and fast.tests == slow.tests == frozenset()
     assert fast.calls == slow.calls == ()
+
+
+class _Thing:
+    """An object with an attribute, a property that fails and a method: what sandboxed lookups meet."""
+
+    arn = "arn:aws:iam::123456789012:user/x"
+
+    @property
+    def broken(self) -> str:
+        raise ValueError("no")
+
+    def keys(self) -> list[str]:
+        return ["k"]
+
+
+contexts = st.fixed_dictionaries({}, optional={
+    "a": st.one_of(st.integers(), st.none(), st.booleans(), st.text(max_size=3),
+                   st.dictionaries(st.sampled_from(["b", "keys", "items", "c"]), st.integers(), max_size=3),
+                   st.lists(st.integers(), max_size=2)),
+    "b": st.dictionaries(st.sampled_from(["a", "b", "upper"]), st.one_of(st.integers(), st.text(max_size=2)),
+                         max_size=2),
+    "caller": st.just(_Thing()),
+    "keys": st.floats(allow_nan=False),
+})
+lookup_texts = st.lists(st.one_of(
+    st.text(alphabet="ab-/: \n", max_size=4),
+    st.builds(lambda names, space: "{{" + space + ".".join(names) + space + "}}",
+              st.lists(st.sampled_from(["a", "b", "c", "caller", "arn", "broken", "keys", "upper", "items"]),
+                       min_size=1, max_size=3),
+              st.sampled_from(["", " ", "\n"]))), min_size=1, max_size=4).map("".join)
+
+
+def _outcome(render: Any) -> tuple[str, Any]:
+    try:
+        value = render()
+    except templates.TemplateError as exc:
+        return "error", exc.message
+    return "value", value if not callable(value) else ("callable", getattr(value, "__name__", ""))
+
+
+@settings(deadline=None, max_examples=400)
+@given(lookup_texts, contexts)
+@example("{{ a.keys }}", {"a": {"keys": 1}})  # an attribute wins over an item of the same name
+@example("x {{ a.items }}", {"a": {"b": 1}})
+@example("{{ caller.broken }}", {"caller": _Thing()})  # a property that raises
+@example("{{ c.b }}", {})  # undefined, then an attribute of it
+@example("{{ a }}-{{ a.b }}", {"a": {"b": None}})  # None in text
+@example(" {{ a }}\n", {"a": [1]})  # a lone expression keeps its type, whitespace around it or not
+def test_fast_lookups_render_as_jinja_does(text: str, context: dict[str, Any]) -> None:
+    if templates._lookups(text) is None:
+        return
+    fast = _outcome(lambda: templates.render_string(text, context))
+    templates._lookups.cache_clear()
+    with mock.patch.object(templates, "_lookups", lambda _: None):  # Jinja2's compiled path only
+        slow = _outcome(lambda: templates.render_string(text, context))
+    assert fast == slow
+
+
+# ---- the compiled schema check agrees with jsonschema
+
+
+def _mutate(document: Any, data: st.DataObject) -> None:
+    for _ in range(data.draw(st.integers(0, 3))):
+        paths = _containers(document)
+        if not paths:
+            return
+        parent = _at(document, data.draw(st.sampled_from(paths)))
+        slot = data.draw(st.sampled_from(list(parent) if isinstance(parent, dict) else range(len(parent))))
+        operation = data.draw(st.sampled_from(["drop", "retype", "rename", "junk"]))
+        if operation == "drop":
+            del parent[slot]
+        elif operation == "retype":
+            parent[slot] = data.draw(values)
+        elif operation == "rename" and isinstance(parent, dict):
+            parent[data.draw(keys)] = parent.pop(slot)
+        else:
+            parent[slot] = data.draw(st.sampled_from(WORDS))
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_the_compiled_lab_schema_agrees_with_jsonschema(data: st.DataObject) -> None:
+    from runner import validate as validator
+
+    document = copy.deepcopy(BASE)
+    _mutate(document, data)
+    fits = validator._lab_fits()
+    assert fits is not None
+    assert fits(document) == (next(validator._schema_validator().iter_errors(document), None) is None)
+
+
+@settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(registry.builtin_actions())), st.data())
+def test_the_compiled_params_schemas_agree_with_jsonschema(action: str, data: st.DataObject) -> None:
+    from runner import validate as validator
+
+    example = yaml.safe_load(registry.builtin_actions()[action].example or "{}") or {}
+    params = example.get("params") or {}  # a valid start, which the mutations then break
+    if data.draw(st.booleans()):
+        params = data.draw(st.dictionaries(st.sampled_from([*registry.builtin_actions()[action].params.get(
+            "properties", {}), "other"]), values, max_size=4))
+    _mutate(params, data)
+    fits = validator._params_fit(action)
+    assert fits is not None
+    assert fits(params) == (next(validator._params_validator(action).iter_errors(params), None) is None)
+
+
+@pytest.mark.parametrize(("schema", "good", "bad"), [
+    ({"type": "integer"}, [1, 1.0, -3], [True, 1.5, "1", None]),
+    ({"enum": [1, "a"]}, [1, 1.0, "a"], [True, "b"]),
+    ({"const": False}, [False], [0, None]),
+    ({"uniqueItems": True}, [[1, True], [[1], [2]], "x"], [[1, 1.0], [{"a": 1}, {"a": 1}]]),
+    ({"minimum": 2}, [2, 3.5, "1", True], [1, 1.9]),
+    ({"pattern": "^a"}, ["ab", 3], ["ba"]),
+    ({"oneOf": [{"type": "string"}, {"minLength": 2}]}, ["a", 5], ["ab"]),
+    ({"if": {"type": "string"}, "then": {"minLength": 2}, "else": {"type": "integer"}}, ["ab", 3], ["a", 2.5]),
+    ({"properties": {"a": {"type": "string"}}, "additionalProperties": False, "required": ["a"]},
+     [{"a": "x"}, [1]], [{}, {"a": 1}, {"a": "x", "b": 1}]),
+    ({"propertyNames": {"pattern": "^[a-z]+$"}, "maxProperties": 1}, [{"ab": 1}, {}], [{"Ab": 1}, {"a": 1, "b": 2}]),
+    ({"$defs": {"n": {"type": ["null", "array"], "items": {"$ref": "#/$defs/n"}}}, "$ref": "#/$defs/n"},
+     [None, [None, [[]]]], [[1], [[None, 2]]]),
+])
+def test_the_compiled_check_knows_each_keyword_as_jsonschema_does(schema: dict[str, Any], good: list[Any],
+                                                                   bad: list[Any]) -> None:
+    import jsonschema
+
+    from runner.fastschema import compile_schema
+
+    fits = compile_schema(schema)
+    assert fits is not None
+    validator = jsonschema.Draft202012Validator(schema)
+    for value in good:
+        assert fits(value) and validator.is_valid(value), value
+    for value in bad:
+        assert not fits(value) and not validator.is_valid(value), value
+    assert compile_schema({"type": "string", "format": "date"}) is None  # unknown keyword: jsonschema decides

@@ -113,10 +113,8 @@ def _since(value: Any, run_started: datetime) -> datetime:
 
 
 def _caller_account(ctx: ActionContext) -> str:
-    cache = ctx.cache.setdefault("caller", {})
-    if "Account" not in cache:
-        cache.update(ctx.client("sts").get_caller_identity())
-    return str(cache["Account"])
+    with aws_errors():
+        return ctx.caller().account
 
 
 def _log_keys(client: Any, bucket: str, base: str, since: datetime, now: datetime) -> Iterator[str]:

@@ -200,11 +200,8 @@ _ROOT = re.compile(r"^arn:[a-z-]+:iam::(\d{12}):root$")
 
 
 def _includes_caller(ctx: ActionContext, principals: list[str]) -> bool:
-    cache = ctx.cache.setdefault("caller", {})
-    if "Arn" not in cache:
-        with aws_errors():
-            cache.update(ctx.client("sts").get_caller_identity())
-    return includes(principals, str(cache["Arn"]))
+    with aws_errors():
+        return includes(principals, ctx.caller().arn)
 
 
 def includes(principals: list[str], caller: str) -> bool:

@@ -24,7 +24,7 @@ from typing import Any
 from runner import templates
 from runner.actions.aws import ActionFailed
 from runner.engine.record import Redactor
-from runner.engine.targets import Target
+from runner.engine.targets import Identity, Target
 from runner.model import Lab
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits  # valid in bucket, key and role names alike
@@ -57,17 +57,17 @@ class Services:
     run_started: datetime
     cache: dict[str, Any] = field(default_factory=dict)
     redactor: Redactor = field(default_factory=Redactor)
-    _clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    template_builtins: dict[str, Any] = field(default_factory=dict, repr=False)  # see RunContext.template_context
 
     @property
     def region(self) -> str:
         return self.target.region
 
     def client(self, service: str, region: str | None = None) -> Any:
-        where = region or self.target.region
-        if (service, where) not in self._clients:
-            self._clients[(service, where)] = self.target.client(service, where)
-        return self._clients[(service, where)]
+        return self.target.client(service, region)
+
+    def caller(self) -> Identity:
+        return self.target.identity()
 
     def lab_path(self, relative: str) -> Path:
         base = self.lab_dir.resolve()
@@ -151,8 +151,17 @@ class RunContext:
     # ---- templates
 
     def template_context(self) -> dict[str, Any]:
+        """What templates see: the variables and the builtins (a lab's names cannot hide them)."""
+        builtins = self.services.template_builtins
+        if not builtins:
+            # Made once per run: they depend only on the run, its seed and its target, which every
+            # context of the run shares (`with_variables` changes the variables only).
+            builtins.update(self._builtins())
+        return {**self.variables, **builtins}
+
+    def _builtins(self) -> dict[str, Any]:
         target = self.services.target
-        builtins: dict[str, Any] = {
+        return {
             "run": {"id": self.run.id, "started": self.run.started_text, "mode": self.run.mode,
                     "since": self.run.since.strftime("%Y-%m-%dT%H:%M:%SZ")},
             "target": _TargetNamespace(target),
@@ -163,7 +172,6 @@ class RunContext:
             "file_size": self._file_size,
             "s3_object_url": target.object_url,
         }
-        return {**self.variables, **builtins}
 
     def render(self, value: Any) -> Any:
         """Render every template in `value`; raises `runner.templates.TemplateError`."""

@@ -35,12 +35,13 @@ from runner.engine.record import (
     ErrorInfo,
     LedgerEntry,
     LedgerState,
+    RecordJson,
     Redactor,
     RunRecord,
     StepRecord,
     TaskRecord,
-    bounded,
     default_path,
+    step_to_json,
     write_record,
     write_text,
 )
@@ -177,6 +178,7 @@ class Checkpoint:
         self.clock = clock
         self.last: RunRecord | None = None
         self._written_at: float | None = None
+        self._made = RecordJson()  # the JSON of what finished, made once for all the writes
         hook = os.environ.get(KILL_AFTER_ENV, "")
         self.kill_after = int(hook) if hook.isdigit() else None
 
@@ -191,20 +193,24 @@ class Checkpoint:
             self.path = default_path(record.lab, started, record.run_id)
         return self.path
 
+    def due(self, force: bool = False) -> bool:
+        """Whether a record handed over now would be written (the loop builds one only then)."""
+        return (force or self.kill_after is not None or self._written_at is None
+                or self.clock() - self._written_at >= self.min_interval)
+
     def __call__(self, record: RunRecord, force: bool = False) -> None:
         record = self._complete(record)
         self.last = record
         kill = self.kill_after is not None and executed_steps(record) >= self.kill_after
-        now = self.clock()
-        if not (force or kill) and self._written_at is not None and now - self._written_at < self.min_interval:
+        if not (force or kill or self.due()):
             return
-        write_record(self._where(record), record, self.redactor)
-        self._written_at = now
+        write_record(self._where(record), record, self.redactor, made=self._made, compact=True)
+        self._written_at = self.clock()
         if kill:
             os.kill(os.getpid(), signal.SIGKILL)
 
     def interrupted(self, why: str) -> RunRecord | None:
-        """The last record seen, marked interrupted: for a Ctrl-C that arrived where the loop cannot catch it."""
+        """The last record kept, marked interrupted: for a Ctrl-C that arrived where the loop cannot catch it."""
         if self.last is None:
             return None
         return replace(self.last, status="interrupted", error=why)
@@ -212,7 +218,7 @@ class Checkpoint:
     def finish(self, record: RunRecord) -> Path:
         record = self._complete(record)
         self.last = record
-        return write_record(self._where(record), record, self.redactor)
+        return write_record(self._where(record), record, self.redactor, made=self._made)
 
 
 # ---- reading a record back
@@ -258,13 +264,6 @@ def task_from_json(raw: Mapping[str, Any]) -> TaskRecord:
         if section in values:
             values[section] = tuple(step_from_json(s) for s in raw.get(section) or ())
     return TaskRecord(**values)
-
-
-def step_json(record: StepRecord, redactor: Redactor) -> dict[str, Any]:
-    data = json.loads(json.dumps(dataclasses.asdict(record), default=str))
-    data["result"] = bounded(data["result"])
-    redacted: dict[str, Any] = redactor(data)
-    return redacted
 
 
 # ---- --resume
@@ -397,7 +396,7 @@ def replay(data: dict[str, Any], path: str | os.PathLike[str], execute: Callable
                     state, why = "failed", record.summary or record.status
         entry["state"] = state
         if record is not None:
-            data.setdefault("cleanup", []).append(step_json(record, redactor))
+            data.setdefault("cleanup", []).append(step_to_json(record, redactor))
         write_text(path, json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
         done = Replayed(entry, state, record, why)
         results.append(done)

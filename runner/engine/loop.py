@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from runner.engine.context import RunContext, RunInfo, VarError, render_vars
 from runner.engine.ledger import Resume, ledger_of
@@ -45,8 +45,18 @@ from runner.engine.targets import Target
 from runner.model import Lab, Step, Task
 
 Wall = Callable[[], datetime]
-#: Receives the record of the run so far (status `running`); `force` when a cleanup was registered.
-Checkpointer = Callable[[RunRecord, bool], None]
+
+
+class Checkpointer(Protocol):
+    """Keeps the record of a run in progress (`ledger.Checkpoint` writes it to the record file)."""
+
+    def due(self, force: bool) -> bool:
+        """Whether it would keep a record now: the loop builds one only then (`force`: a cleanup was registered)."""
+        ...
+
+    def __call__(self, record: RunRecord, force: bool) -> None:
+        """Keep the record of the run so far (status `running`)."""
+        ...
 
 
 def utc_now() -> datetime:
@@ -359,7 +369,7 @@ class Runner:
     def _checkpoint(self, progress: _Progress, *, force: bool = False,
                     cleanup: list[StepRecord] | None = None) -> None:
         """Hand the record so far, status `running`, to `checkpoint`: a crash then loses nothing it lists."""
-        if self.checkpoint is None:
+        if self.checkpoint is None or not self.checkpoint.due(force):
             return
         tasks = list(progress.tasks)
         if progress.current is not None and all(t.id != progress.current[0].id for t in tasks):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -47,6 +48,7 @@ _SECRET_SUFFIXES = ("plaintext", "secretaccesskey", "sessiontoken", "password", 
 _SECRET_PREFIXES = ("privatekey",)
 
 
+@functools.lru_cache(maxsize=4096)  # a record repeats a few hundred key names thousands of times
 def is_secret_key(key: str | None) -> bool:
     """Whether values under this key are secrets (`Plaintext`, `SecretAccessKey`, `PrivateKey*`...)."""
     if not key:
@@ -210,12 +212,17 @@ class Redactor:
     def __init__(self) -> None:
         self._secrets: set[str] = set()
         self._exact: set[str] = set()  # short marked secrets: redacted only where a whole value equals one
+        #: Grows whenever a new secret is known: output redacted under an older generation may show it.
+        self.generation = 0
+        self._sorted: list[str] = []
+        self._sorted_at = 0
 
     def learn(self, value: Any) -> None:
         for key, found in _walk_items(value):
             if is_secret_key(key) and isinstance(found, str) and len(found) >= _MIN_SECRET_LENGTH \
-                    and found != REDACTED:
+                    and found != REDACTED and found not in self._secrets:
                 self._secrets.add(found)
+                self.generation += 1
 
     def add_secret(self, value: Any) -> None:
         """Treat every string (and number) inside `value` as a secret, raw and base64-encoded."""
@@ -223,8 +230,9 @@ class Redactor:
             if isinstance(found, bool) or not isinstance(found, (str, int, float)):
                 continue
             text = str(found)
-            if not text or text == REDACTED:
-                continue
+            if not text or text == REDACTED or text in self._exact or text in self._secrets:
+                continue  # known already (the engine tells it the marked values before every step)
+            self.generation += 1
             if len(text) < _MIN_MARKED_LENGTH:
                 self._exact.add(text)
                 continue
@@ -238,11 +246,18 @@ class Redactor:
         if "ignature=" in value or "ecurity-Token=" in value:
             # A presigned URL is a working credential until it expires: keep the URL, drop the proof.
             value = _SIGNED_QUERY.sub(lambda m: f"{m.group(1)}={REDACTED}", value)
-        # Longest first, so a secret containing another is replaced whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        for secret in self._longest_first():
             if secret in value:
                 value = value.replace(secret, REDACTED)
         return value
+
+    def _longest_first(self) -> list[str]:
+        # Longest first, so a secret containing another is replaced whole; sorted once per generation,
+        # not for each of the thousands of strings a record holds.
+        if self._sorted_at != self.generation:
+            self._sorted = sorted(self._secrets, key=len, reverse=True)
+            self._sorted_at = self.generation
+        return self._sorted
 
     def __call__(self, value: Any, key: str | None = None) -> Any:
         if key is not None and is_secret_key(key) and value is not None:
@@ -256,6 +271,8 @@ class Redactor:
             return [self(v) for v in value]
         if isinstance(value, str):
             return self.text(value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a record's parts: as mappings
+            return {f.name: self(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
         return value
 
 
@@ -284,32 +301,86 @@ def bounded(value: Any, limit: int = MAX_RESULT_CHARS) -> Any:
     return {"truncated": True, "size": len(text), "preview": text[:4096]}
 
 
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+class RecordJson:
+    """A run's record as redacted JSON, for all the record files the run writes.
+
+    A run rewrites its record at every checkpoint (`ledger.Checkpoint`). What already finished does not
+    change (the records are frozen), so each step is turned into JSON once, and each finished task into
+    compact text once; only what is new is made again, unless the redactor has learned a secret since
+    (`Redactor.generation`), which may have to hide something in an old one. The dicts handed out are
+    shared between writes: callers only serialise them.
+    """
+
+    def __init__(self) -> None:
+        self._steps: dict[int, tuple[StepRecord, int, dict[str, Any]]] = {}
+        self._tasks: dict[int, tuple[TaskRecord, int, str]] = {}
+
+    def step(self, record: StepRecord, redact: Redactor) -> dict[str, Any]:
+        made = self._steps.get(id(record))
+        if made is not None and made[0] is record and made[1] == redact.generation:
+            return made[2]
+        data = step_to_json(record, redact)
+        self._steps[id(record)] = (record, redact.generation, data)  # the record is kept: its id stays its own
+        return data
+
+    def task(self, task: TaskRecord, redact: Redactor) -> dict[str, Any]:
+        return {f.name: [self.step(s, redact) for s in getattr(task, f.name)] if f.name in _STEP_SECTIONS
+                else redact(getattr(task, f.name), f.name) for f in dataclasses.fields(task)}
+
+    def data(self, record: RunRecord, redact: Redactor) -> dict[str, Any]:
+        """The record as JSON-ready data."""
+        data: dict[str, Any] = {}
+        for item in dataclasses.fields(record):
+            value = getattr(record, item.name)
+            if item.name == "tasks":
+                data["tasks"] = [self.task(task, redact) for task in value]
+            elif item.name == "cleanup":
+                data["cleanup"] = [self.step(s, redact) for s in value]
+            else:
+                data[item.name] = redact(value, item.name)
+        return data
+
+    def compact(self, record: RunRecord, redact: Redactor) -> str:
+        """`json.dumps(self.data(record), separators=(",", ":"))`, reusing the text of finished tasks."""
+        fields = []
+        for item in dataclasses.fields(record):
+            value = getattr(record, item.name)
+            if item.name == "tasks":
+                text = "[" + ",".join(self._task_text(task, redact) for task in value) + "]"
+            elif item.name == "cleanup":
+                text = _compact([self.step(s, redact) for s in value])
+            else:
+                text = _compact(redact(value, item.name))
+            fields.append(f"{_compact(item.name)}:{text}")
+        return "{" + ",".join(fields) + "}"
+
+    def _task_text(self, task: TaskRecord, redact: Redactor) -> str:
+        made = self._tasks.get(id(task))
+        if made is not None and made[0] is task and made[1] == redact.generation:
+            return made[2]
+        text = _compact(self.task(task, redact))
+        self._tasks[id(task)] = (task, redact.generation, text)
+        return text
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
+def step_to_json(record: StepRecord, redact: Redactor) -> dict[str, Any]:
+    """One step's record as JSON-ready data: secrets redacted, a large result bounded."""
+    data = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    data["result"] = bounded(data["result"])
+    redacted: dict[str, Any] = redact(data)
+    return redacted
+
+
+_STEP_SECTIONS = ("steps", "checks", "evidence")
 
 
 def to_json(record: RunRecord, redact: Redactor | None = None) -> dict[str, Any]:
     """The record as JSON-ready data, secrets redacted, large results bounded."""
-    redact = redact or Redactor()
-    data: dict[str, Any] = _plain(record)
-
-    def step(raw: dict[str, Any]) -> dict[str, Any]:
-        raw["result"] = bounded(raw["result"])
-        return raw
-
-    for task in data["tasks"]:
-        task["steps"] = [step(s) for s in task["steps"]]
-        task["checks"] = [step(s) for s in task["checks"]]
-        task["evidence"] = [step(s) for s in task["evidence"]]
-    data["cleanup"] = [step(s) for s in data["cleanup"]]
-    redacted: dict[str, Any] = redact(data)
-    return redacted
+    return RecordJson().data(record, redact or Redactor())
 
 
 def default_path(lab: str, started: datetime, run_id: str, directory: str | os.PathLike[str] = "runs") -> Path:
@@ -351,6 +422,18 @@ def _fsync_directory(directory: Path) -> None:
         os.close(handle)
 
 
-def write_record(path: str | os.PathLike[str], record: RunRecord, redact: Redactor | None = None) -> Path:
-    data = to_json(record, redact)
-    return write_text(path, json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+def write_record(path: str | os.PathLike[str], record: RunRecord, redact: Redactor | None = None, *,
+                 made: RecordJson | None = None, compact: bool = False) -> Path:
+    """Write the record atomically; `compact` (one line) for the checkpoints of a run in progress.
+
+    Indented JSON is for people reading the finished record; Python's JSON encoder writes it about ten
+    times slower (its C encoder does not indent), which a run rewriting its record at each checkpoint
+    would pay every time. `made` reuses the JSON of an earlier write of the same run.
+    """
+    made = made or RecordJson()
+    redact = redact or Redactor()
+    if compact:
+        text = made.compact(record, redact)
+    else:
+        text = json.dumps(made.data(record, redact), indent=2, default=str, ensure_ascii=False)
+    return write_text(path, text + "\n")

@@ -9,6 +9,7 @@ embedded emulator is started here and stopped by `Target.close`.
 
 from __future__ import annotations
 
+import gc
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -47,29 +48,38 @@ def partition_for(region: str) -> str:
 
 
 _LOADER: Any = None
+_HANDLERS: Any = None  # botocore's built-in event handlers, registered once (see new_session)
 _LOADER_LOCK = threading.Lock()
 
 
 def new_session(**options: Any) -> Any:
-    """A boto3 Session whose service models come from one loader shared by the whole process.
+    """A boto3 Session that shares what is the same for every session of the process.
 
-    Each new botocore session would otherwise parse the same JSON models again (about 0.1 s a client):
-    a run opens a handful of clients, but grading a class opens a session per student.
+    - Service models come from one loader: each new botocore session would otherwise parse the same
+      JSON models again (about 0.1 s a client). A run opens a handful of clients; grading a class
+      opens a session per student.
+    - botocore's built-in event handlers are registered once, into an emitter each session copies:
+      registering them inspects every handler's signature (~16 ms a session, against ~1 ms for a copy).
+      The handlers are module functions, bound to no session, so a copy is the same set.
     """
+    import copy
+
     import boto3
     import botocore.loaders
     import botocore.session
 
-    global _LOADER
+    global _LOADER, _HANDLERS
     with _LOADER_LOCK:
         if _LOADER is None:
             _LOADER = botocore.loaders.create_loader()
-        core = botocore.session.get_session()
+            _HANDLERS = botocore.session.Session()._original_handler
+        core = botocore.session.Session(event_hooks=copy.copy(_HANDLERS), include_builtin_handlers=False)
         core.register_component("data_loader", _LOADER)
         session = boto3.Session(botocore_session=core, **options)
         # boto3 appends its own data folder to the loader's search path on every Session.
         _LOADER.search_paths[:] = list(dict.fromkeys(_LOADER.search_paths))
     return session
+
 
 class Target:
     """A place to run a lab: a boto3 session plus where its requests go."""
@@ -84,8 +94,11 @@ class Target:
         self._owns_emulator = owns_emulator
         self._identity: Identity | None = None
         # Called with every client this target makes, before its first call: grading registers its
-        # read-only guard here, so that no client of a graded account escapes it.
+        # read-only guard here (`add_client_hook`), so that no client of a graded account escapes it.
         self.client_hooks: list[Callable[[Any], None]] = []
+        # One client per service and region: making one costs ~10 ms (handlers, endpoint rules).
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients_lock = threading.Lock()
 
     # ---- construction
 
@@ -106,14 +119,18 @@ class Target:
     def at_endpoint(cls, url: str, region: str, kind: Kind = "endpoint", emulator: Any = None,
                     owns_emulator: bool = False, credentials: tuple[str, str] | None = None) -> Target:
         if credentials is None:
-            probe = new_session(region_name=region)
-            found = probe.get_credentials()
-            credentials = (found.access_key, found.secret_key) if found is not None else _FALLBACK_KEY
-            token = found.token if found is not None else None
+            # The caller's own credentials if any are configured (an emulator may check them); else
+            # the placeholder every emulator accepts. Not the EC2 or container metadata services:
+            # an emulator never takes those, and off EC2 asking them waits out a timeout (1 s a try).
+            session = new_session(region_name=region)
+            resolver = session._session.get_component("credential_provider")
+            for metadata in ("container-role", "iam-role"):
+                resolver.remove(metadata)
+            if session.get_credentials() is None:
+                session._session.set_credentials(*_FALLBACK_KEY)
         else:
-            token = None
-        session = new_session(aws_access_key_id=credentials[0], aws_secret_access_key=credentials[1],
-                              aws_session_token=token, region_name=region)
+            session = new_session(aws_access_key_id=credentials[0], aws_secret_access_key=credentials[1],
+                                  region_name=region)
         return cls(kind, region, session, url, emulator, owns_emulator)
 
     @classmethod
@@ -130,8 +147,25 @@ class Target:
     def partition(self) -> str:
         return partition_for(self.region)
 
+    def add_client_hook(self, hook: Callable[[Any], None]) -> None:
+        """Call `hook` with every client of this target: those already made, and those made later."""
+        with self._clients_lock:
+            if hook in self.client_hooks:
+                return
+            self.client_hooks.append(hook)
+            for client in self._clients.values():
+                hook(client)
+
     def client(self, service: str, region: str | None = None) -> Any:
-        """A new boto3 client for this target (the run context caches them per service and region)."""
+        """This target's boto3 client for a service and region, made on first use (clients are thread-safe)."""
+        where = region or self.region
+        with self._clients_lock:
+            client = self._clients.get((service, where))
+            if client is None:
+                client = self._clients[(service, where)] = self._new_client(service, where)
+            return client
+
+    def _new_client(self, service: str, region: str) -> Any:
         from botocore.config import Config
 
         options: dict[str, Any] = {
@@ -147,7 +181,7 @@ class Target:
             options["signature_version"] = "s3v4"
             if self.endpoint is not None:
                 options["s3"] = {"addressing_style": "path"}
-        client = self.session.client(service, region_name=region or self.region, endpoint_url=self.endpoint,
+        client = self.session.client(service, region_name=region, endpoint_url=self.endpoint,
                                      config=Config(**options))
         for hook in self.client_hooks:
             hook(client)
@@ -207,13 +241,38 @@ def open_target(spec: str, region: str, profile: str | None = None,
     if faults is not None and kind != "emulator":
         raise UsageError("--faults applies to the embedded emulator; for a served one: labrunner emulator --faults")
     if kind == "aws":
-        return Target.aws(region, profile)
-    if kind == "endpoint":
+        target = Target.aws(region, profile)
+    elif kind == "endpoint":
         assert url is not None
-        return Target.at_endpoint(url, region)
+        target = Target.at_endpoint(url, region)
+    else:
+        target = _start_emulator(region, log_delay, faults)
+    freeze_start_up()
+    return target
+
+
+def _start_emulator(region: str, log_delay: float, faults: Any) -> Target:
     try:
         from runner.emulator import Emulator
     except ImportError as exc:  # pragma: no cover - the emulator ships with the runner
         raise UsageError(f"the embedded emulator is not available ({exc}); use --target URL") from None
     emulator = Emulator(host="127.0.0.1", port=0, log_delay=log_delay, region=region, faults=faults).start()
     return Target.for_emulator(emulator, region, owned=True)
+
+
+_FROZEN = False
+
+
+def freeze_start_up() -> None:
+    """Exempt what exists now from the cyclic garbage collector's full collections, once per process.
+
+    By the time a target is open, the process holds boto3, botocore's parsed models and, on the embedded
+    emulator, moto: some 150,000 objects that live as long as the process. Each full collection walked
+    them all (~100 ms, a few times in a run of the KMS lab on the emulator) to find nothing. Once is
+    enough: what is frozen is never freed, so objects made by later runs in the same process (tests,
+    the pytest plugin) stay collectable.
+    """
+    global _FROZEN
+    if not _FROZEN:
+        _FROZEN = True
+        gc.freeze()

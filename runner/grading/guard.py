@@ -59,9 +59,8 @@ def guard_client(client: Any) -> None:
 
 
 def guard(target: Target) -> Target:
-    """Make every client `target` creates from now on read-only; returns the target."""
-    if guard_client not in target.client_hooks:
-        target.client_hooks.append(guard_client)
+    """Make every client of `target` read-only, those it already made included; returns the target."""
+    target.add_client_hook(guard_client)
     return target
 
 

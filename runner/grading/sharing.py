@@ -73,7 +73,7 @@ class SharedReads:
 
 
 def share_reads(target: Target) -> SharedReads:
-    """Make the clients `target` creates from now on share identical read requests."""
+    """Make the clients of `target` share identical read requests."""
     shared = SharedReads()
-    target.client_hooks.append(shared.attach)
+    target.add_client_hook(shared.attach)
     return shared

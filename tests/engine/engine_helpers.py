@@ -53,23 +53,20 @@ class StubTarget(Target):
         session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                 region_name=region)
         super().__init__(kind, region, session)  # type: ignore[arg-type]
-        self._clients: dict[tuple[str, str], Any] = {}
         self._stubbers: dict[tuple[str, str], Stubber] = {}
         self._identity = Identity(ACCOUNT, CALLER, "AIDASTUDENT")
 
     def stub(self, service: str, region: str | None = None) -> Stubber:
         key = (service, region or self.region)
         if key not in self._stubbers:
-            client = super().client(service, key[1])
-            stubber = Stubber(client)
+            stubber = Stubber(super().client(service, key[1]))
             stubber.activate()
-            self._clients[key] = client
             self._stubbers[key] = stubber
         return self._stubbers[key]
 
     def client(self, service: str, region: str | None = None) -> Any:
         self.stub(service, region)
-        return self._clients[(service, region or self.region)]
+        return super().client(service, region)
 
     def verify(self) -> None:
         for stubber in self._stubbers.values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from engine_helpers import CALLER, StubTarget, context, lab_from
@@ -97,3 +98,69 @@ def test_s3_object_url(kind: str, region: str, endpoint: str | None, url: str) -
 
 def test_partitions() -> None:
     assert [partition_for(r) for r in ("us-east-1", "cn-north-1", "us-gov-west-1")] == ["aws", "aws-cn", "aws-us-gov"]
+
+
+EVENTS = ("before-parameter-build.s3.PutObject", "before-call.s3.PutObject", "choose-signer.s3",
+          "before-sign.s3.GetObject", "creating-client-class.s3", "before-parameter-build.kms.Encrypt",
+          "needs-retry.kms.Decrypt",
+          "after-call.sts.GetCallerIdentity", "service-data-loaded.cloudtrail")
+
+
+def test_sessions_share_botocore_s_handlers_and_models_yet_stay_separate() -> None:
+    import boto3
+
+    from runner.engine.targets import new_session
+
+    def handlers(session: Any, event: str) -> list[str]:
+        found = session._session._original_handler._handlers.prefix_search(event)
+        return [f"{h.__module__}.{h.__qualname__}" if hasattr(h, "__qualname__") else repr(h) for h in found]
+
+    plain = boto3.Session(aws_access_key_id="AKIAONE", aws_secret_access_key="x" * 20, region_name="us-east-1")
+    one = new_session(aws_access_key_id="AKIAONE", aws_secret_access_key="x" * 20, region_name="us-east-1")
+    two = new_session(aws_access_key_id="AKIATWO", aws_secret_access_key="y" * 20, region_name="eu-west-1")
+    for event in EVENTS:  # the copied emitter calls what boto3's own session would, in the same order
+        assert handlers(one, event) == handlers(plain, event), event
+    one.events.register("before-call.kms", lambda **_: None, unique_id="only-on-one")
+    assert "only-on-one" not in two._session._original_handler._unique_id_handlers
+    assert one.get_credentials().access_key == "AKIAONE" and two.get_credentials().access_key == "AKIATWO"
+    assert one._session.get_component("data_loader") is two._session.get_component("data_loader")
+    assert one.client("kms").meta.region_name == "us-east-1"
+
+
+def test_a_target_makes_one_client_per_service_and_region_and_hooks_reach_every_one() -> None:
+    from runner.engine.targets import Target
+
+    target = Target.at_endpoint("http://127.0.0.1:9", "us-east-1", credentials=("AKIAX", "s" * 20))
+    kms = target.client("kms")
+    assert target.client("kms") is kms and target.client("kms", "us-east-1") is kms
+    assert target.client("kms", "eu-west-1") is not kms
+    seen: list[object] = []
+    target.add_client_hook(seen.append)  # given the clients already made...
+    assert seen == [kms, target.client("kms", "eu-west-1")]
+    s3 = target.client("s3")  # ...and each one made later, once
+    target.add_client_hook(seen.append)
+    assert seen[-1] is s3 and len(seen) == 3
+
+
+def test_an_endpoint_target_never_asks_the_instance_metadata_service(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    import botocore.utils
+
+    from runner.engine.targets import Target
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    asked: list[str] = []
+    monkeypatch.setattr(botocore.utils.InstanceMetadataFetcher, "retrieve_iam_role_credentials",
+                        lambda self: asked.append("imds") or {})
+    monkeypatch.setattr(botocore.utils.ContainerMetadataFetcher, "retrieve_full_uri",
+                        lambda self, *a, **k: asked.append("container") or {})
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/creds")
+    target = Target.at_endpoint("http://127.0.0.1:9", "us-east-1")
+    assert target.session.get_credentials().access_key == "testing"  # the placeholder emulators accept
+    assert asked == []
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAMINE")  # credentials of one's own are still used
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s" * 20)
+    assert Target.at_endpoint("http://127.0.0.1:9", "us-east-1").session.get_credentials().access_key == "AKIAMINE"

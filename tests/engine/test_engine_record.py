@@ -149,3 +149,34 @@ def test_presigned_url_signatures_and_session_tokens_are_redacted_but_the_url_st
         assert "0123abcd" not in text and "FwoGZXIvYXdzEJr" not in text
         assert "X-Amz-Signature=***" in text and "X-Amz-Security-Token=***" in text
         assert text.count("X-Amz-Expires=300") == 1
+
+
+def test_checkpoints_reuse_what_finished_yet_hide_a_secret_learned_later(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from runner.engine.record import RecordJson
+
+    record = make_record()
+    made, redact = RecordJson(), Redactor()  # the secret is not known yet: the first write shows it
+    first = made.compact(record, redact)
+    assert json.loads(first) == to_json(record, redact) and SECRET in first
+    second = made.compact(replace(record, status="running", finished="2026-03-01T12:00:03Z"), redact)
+    assert json.loads(second)["status"] == "running" and json.loads(second)["tasks"] == json.loads(first)["tasks"]
+    redact.learn(record.tasks[0].steps[0].result)  # now it is: every later write hides it, old tasks too
+    third = made.compact(record, redact)
+    assert SECRET not in third and json.loads(third) == to_json(record, redact)
+    assert third == json.dumps(to_json(record, redact), default=str, ensure_ascii=False, separators=(",", ":"))
+    write_record(tmp_path / "r.json", record, redact, made=made, compact=True)
+    assert (tmp_path / "r.json").read_text() == third + "\n"
+
+
+def test_the_redactor_s_generation_moves_only_when_it_learns_something_new() -> None:
+    redact = Redactor()
+    redact.add_secret({"password": "correct horse"})
+    redact.learn({"SecretAccessKey": SECRET})
+    known = redact.generation
+    redact.add_secret("correct horse")  # the engine repeats the lab's marked values before every step
+    redact.learn({"SecretAccessKey": SECRET, "Other": "plain"})
+    assert redact.generation == known  # so the record's cached JSON stays valid
+    redact.add_secret("battery staple")
+    assert redact.generation > known and redact.text("a battery staple") == "a ***"

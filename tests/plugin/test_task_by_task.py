@@ -70,13 +70,22 @@ def _shape(record: RunRecord, force: bool) -> tuple[Any, ...]:
             [(c.key, c.status) for c in record.cleanup])
 
 
+class Shapes(list[tuple[Any, ...]]):
+    """A checkpointer that keeps the shape of every record handed to it."""
+
+    def due(self, force: bool) -> bool:
+        return True
+
+    def __call__(self, record: RunRecord, force: bool) -> None:
+        self.append(_shape(record, force))
+
+
 def test_tasks_one_at_a_time_checkpoint_as_a_whole_run_does(tmp_path: Path, target: Target) -> None:
     lab = load_lab(write(tmp_path, {"lab.yaml": BROKEN_LAB}) / "lab.yaml")
-    whole: list[tuple[Any, ...]] = []
-    Runner(lab, target, RunOptions(seed=11), checkpoint=lambda r, force: whole.append(_shape(r, force))).run()
-    written: list[tuple[Any, ...]] = []
-    stepwise = TaskByTask(Runner(lab, target, RunOptions(seed=11),
-                                 checkpoint=lambda r, force: written.append(_shape(r, force))))
+    whole = Shapes()
+    Runner(lab, target, RunOptions(seed=11), checkpoint=whole).run()
+    written = Shapes()
+    stepwise = TaskByTask(Runner(lab, target, RunOptions(seed=11), checkpoint=written))
     stepwise.run_task(lab.tasks[0])
     stepwise.run_task(lab.tasks[1])
     stepwise.skip_task(lab.tasks[2], "skipped: task 'check-bucket' failed (use --keep-going to run later tasks "

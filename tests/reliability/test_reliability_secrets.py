@@ -37,14 +37,14 @@ def test_a_data_key_and_a_secret_var_leave_no_trace(served: Emulator, endpoint_e
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     data_keys: list[bytes] = []
-    real_client = Target.client
+    real_client = Target._new_client
 
-    def client(self: Target, service: str, region: str | None = None) -> Any:
+    def client(self: Target, service: str, region: str) -> Any:
         made = real_client(self, service, region)
         made.meta.events.register("after-call.kms.GenerateDataKey",
                                   lambda parsed, **_: data_keys.append(parsed["Plaintext"]))
         return made
-    monkeypatch.setattr(Target, "client", client)
+    monkeypatch.setattr(Target, "_new_client", client)
 
     record, report = tmp_path / "record.json", tmp_path / "junit.xml"
     out = io.StringIO()
