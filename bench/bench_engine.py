@@ -78,7 +78,7 @@ def waiting_on_the_emulator() -> Iterator[list[float]]:
             waited[0] += time.perf_counter() - start
 
     botocore.endpoint.Endpoint._send = timed_send
-    urllib.request.urlopen = timed_urlopen  # type: ignore[assignment]
+    urllib.request.urlopen = timed_urlopen
     try:
         yield waited
     finally:
