@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from _pytest._code.code import ExceptionInfo, TerminalRepr
 
+    from runner.engine.ledger import Checkpoint
     from runner.engine.loop import TaskByTask
     from runner.engine.record import Redactor, StepRecord, TaskRecord
     from runner.engine.targets import Target
@@ -161,14 +162,11 @@ class LabFile(pytest.File):
         run, self.lab_run = self.lab_run, None
         if run is None:
             return
-        from runner.engine.record import write_record
-
         try:
             record = run.by_task.finish(NOT_RUN)
         finally:
             run.target.close()
-        run.path.parent.mkdir(parents=True, exist_ok=True)
-        write_record(run.path, record, run.redactor)
+        run.checkpoint.finish(record)
         self.config.stash[_records_key].append(run.path)
         failed = [step for step in record.cleanup if step.failed]
         if failed:
@@ -185,15 +183,24 @@ class _LabRun:
 
     target: Target
     by_task: TaskByTask
-    redactor: Redactor
-    path: Path
+    checkpoint: Checkpoint
     steps: dict[str, Step] = field(default_factory=dict)
     records: dict[str, TaskRecord] = field(default_factory=dict)
 
+    @property
+    def redactor(self) -> Redactor:
+        return self.checkpoint.redactor
+
+    @property
+    def path(self) -> Path:
+        assert self.checkpoint.path is not None  # the run's start wrote the record: it has a path
+        return self.checkpoint.path
+
     @classmethod
     def start(cls, config: pytest.Config, lab: Lab) -> _LabRun:
+        from runner.engine.ledger import Checkpoint, lab_digest
         from runner.engine.loop import Runner, RunOptions, TaskByTask
-        from runner.engine.record import Redactor, default_path
+        from runner.engine.record import Redactor
         from runner.engine.targets import DEFAULT_REGION, open_target
         from runner.errors import UsageError
 
@@ -204,15 +211,17 @@ class _LabRun:
             raise LabFailure(f"--labrunner-target: {exc}") from None
         redactor = Redactor()
         options = RunOptions(seed=config.getoption("labrunner_seed"))
+        # As `labrunner run` does: the record is the run's ledger, written as the run goes, so a pytest
+        # session killed half-way leaves what `labrunner cleanup RECORD` needs.
+        folder = config.invocation_params.dir / str(config.getoption("labrunner_records"))
+        checkpoint = Checkpoint(None, redactor, lab_digest=lab_digest(lab), folder=folder)
         try:
-            by_task = TaskByTask(Runner(lab, target, options, redactor=redactor))
+            by_task = TaskByTask(Runner(lab, target, options, redactor=redactor, checkpoint=checkpoint))
         except BaseException:
             target.close()
             raise
-        folder = config.invocation_params.dir / str(config.getoption("labrunner_records"))
-        path = default_path(lab.name, by_task.started, by_task.progress.ctx.run.id, folder)
         steps = {step.key: step for step in _every_step(lab)}
-        return cls(target, by_task, redactor, path, steps)
+        return cls(target, by_task, checkpoint, steps)
 
     def task_record(self, task: Task) -> TaskRecord:
         if task.id not in self.records:

@@ -169,8 +169,10 @@ class Checkpoint:
 
     def __init__(self, path: str | os.PathLike[str] | None, redactor: Redactor, *,
                  lab_digest: Mapping[str, Any] | None = None, resumed_from: str | None = None,
-                 min_interval: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 min_interval: float = 1.0, clock: Callable[[], float] = time.monotonic,
+                 folder: str | os.PathLike[str] = "runs") -> None:
         self.path = Path(path) if path is not None else None
+        self.folder = folder  # where the record goes when no path is given (`record.default_path`)
         self.redactor = redactor
         self.lab_digest = lab_digest
         self.resumed_from = resumed_from
@@ -190,7 +192,7 @@ class Checkpoint:
             from datetime import datetime
 
             started = datetime.strptime(record.started, "%Y-%m-%dT%H:%M:%SZ")
-            self.path = default_path(record.lab, started, record.run_id)
+            self.path = default_path(record.lab, started, record.run_id, self.folder)
         return self.path
 
     def due(self, force: bool = False) -> bool:

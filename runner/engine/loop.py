@@ -435,11 +435,6 @@ class TaskByTask:
         runner._render_vars(self.progress)
 
     @property
-    def started(self) -> datetime:
-        """When the run started (UTC, to the second), as its record says."""
-        return self.progress.started
-
-    @property
     def error(self) -> str | None:
         """Why the run as a whole stopped (a var did not render, Ctrl-C), else None."""
         return self.progress.error
