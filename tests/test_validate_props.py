@@ -129,17 +129,19 @@ def _at(value: Any, path: tuple[Any, ...]) -> Any:
     return value
 
 
-@settings(deadline=None, max_examples=120, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data())
-def test_mutated_valid_lab(data: st.DataObject) -> None:
-    document = copy.deepcopy(BASE)
-    for _ in range(data.draw(st.integers(1, 3))):
+MUTATIONS = ("drop", "retype", "rename", "junk", "template", "duplicate")
+
+
+def _mutate(document: Any, data: st.DataObject, times: tuple[int, int] = (1, 3),
+            operations: tuple[str, ...] = MUTATIONS) -> None:
+    """Break `document` in place, a few times: drop, retype or rename a value, put junk or templates in."""
+    for _ in range(data.draw(st.integers(*times))):
         paths = _containers(document)
         if not paths:
-            break
+            return
         parent = _at(document, data.draw(st.sampled_from(paths)))
         slot = data.draw(st.sampled_from(list(parent) if isinstance(parent, dict) else range(len(parent))))
-        operation = data.draw(st.sampled_from(["drop", "retype", "rename", "junk", "template", "duplicate"]))
+        operation = data.draw(st.sampled_from(operations))
         if operation == "drop":
             del parent[slot]
         elif operation == "retype":
@@ -152,6 +154,13 @@ def test_mutated_valid_lab(data: st.DataObject) -> None:
             parent[slot] = "{{ " + data.draw(st.text(max_size=10)) + (" }}" if data.draw(st.booleans()) else "")
         elif operation == "duplicate" and isinstance(parent, list):
             parent.append(copy.deepcopy(parent[slot]))
+
+
+@settings(deadline=None, max_examples=120, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_valid_lab(data: st.DataObject) -> None:
+    document = copy.deepcopy(BASE)
+    _mutate(document, data)
     validate(yaml.safe_dump(document, allow_unicode=True, sort_keys=False))
 
 
@@ -246,31 +255,13 @@ def test_fast_lookups_render_as_jinja_does(text: str, context: dict[str, Any]) -
 # ---- the compiled schema check agrees with jsonschema
 
 
-def _mutate(document: Any, data: st.DataObject) -> None:
-    for _ in range(data.draw(st.integers(0, 3))):
-        paths = _containers(document)
-        if not paths:
-            return
-        parent = _at(document, data.draw(st.sampled_from(paths)))
-        slot = data.draw(st.sampled_from(list(parent) if isinstance(parent, dict) else range(len(parent))))
-        operation = data.draw(st.sampled_from(["drop", "retype", "rename", "junk"]))
-        if operation == "drop":
-            del parent[slot]
-        elif operation == "retype":
-            parent[slot] = data.draw(values)
-        elif operation == "rename" and isinstance(parent, dict):
-            parent[data.draw(keys)] = parent.pop(slot)
-        else:
-            parent[slot] = data.draw(st.sampled_from(WORDS))
-
-
 @settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_the_compiled_lab_schema_agrees_with_jsonschema(data: st.DataObject) -> None:
     from runner import validate as validator
 
     document = copy.deepcopy(BASE)
-    _mutate(document, data)
+    _mutate(document, data, (0, 3))
     fits = validator._lab_fits()
     assert fits is not None
     assert fits(document) == (next(validator._schema_validator().iter_errors(document), None) is None)
@@ -286,7 +277,7 @@ def test_the_compiled_params_schemas_agree_with_jsonschema(action: str, data: st
     if data.draw(st.booleans()):
         params = data.draw(st.dictionaries(st.sampled_from([*registry.builtin_actions()[action].params.get(
             "properties", {}), "other"]), values, max_size=4))
-    _mutate(params, data)
+    _mutate(params, data, (0, 3))
     fits = validator._params_fit(action)
     assert fits is not None
     assert fits(params) == (next(validator._params_validator(action).iter_errors(params), None) is None)
