@@ -246,33 +246,24 @@ class Runner:
         current: Step | None = None
         grading = self.options.mode == "grade"
         try:
-            # Grading runs the checks alone (steps are left out of its record), never the work.
-            for step in () if grading else task.steps:
-                if failed_step is not None:
-                    done["steps"].append(base_record(step, "skipped", summary=(
-                        f"skipped: step '{failed_step.key}' failed")))
-                    continue
-                current = step
-                finished = self.steps.run(step, ctx)
-                current = None
-                ctx = finished.context
-                done["steps"].append(finished.record)
-                if finished.cleanup is not None:
-                    progress.cleanups.append((finished.cleanup, ctx))
-                if finished.record.failed:
-                    failed_step = finished.record
-                self._checkpoint(progress, force=finished.cleanup is not None)
-            for check in task.checks:
-                if failed_step is not None:
-                    done["checks"].append(base_record(check, "skipped", summary=(
-                        f"skipped: step '{failed_step.key}' failed")))
-                    continue
-                current = check
-                finished = self.steps.run(check, ctx)
-                current = None
-                ctx = finished.context
-                done["checks"].append(finished.record)
-                self._checkpoint(progress)
+            # Grading runs the checks alone (steps are left out of its record), never the work. A failed
+            # step skips the rest of the task; only steps register cleanups (checks are read-only).
+            for section, items in (("steps", () if grading else task.steps), ("checks", task.checks)):
+                for step in items:
+                    if failed_step is not None:
+                        done[section].append(base_record(step, "skipped", summary=(
+                            f"skipped: step '{failed_step.key}' failed")))
+                        continue
+                    current = step
+                    finished = self.steps.run(step, ctx)
+                    current = None
+                    ctx = finished.context
+                    done[section].append(finished.record)
+                    if finished.cleanup is not None:
+                        progress.cleanups.append((finished.cleanup, ctx))
+                    if section == "steps" and finished.record.failed:
+                        failed_step = finished.record
+                    self._checkpoint(progress, force=finished.cleanup is not None)
             if grading and task.evidence and _task_status(done["checks"]) != "passed":
                 # The checks failed: maybe the student already cleaned up. Every evidence step runs,
                 # so the record shows all the proof that was, and was not, found.

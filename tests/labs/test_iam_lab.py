@@ -9,7 +9,7 @@ message on the failing check), and every run must leave nothing behind.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,26 +30,6 @@ ALL_TASKS = ("create-policy", "create-group", "create-user", "access-key", "perm
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(log_delay=3600, region=REGION) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> Emulator:
-    # moto's state is process-global: start each test from an empty account, whatever ran before it
-    # in this worker (the emulator tests leave their last test's resources behind).
-    emulator.reset()
-    return emulator
-
-
-
-
-
-
-
-
 def assert_nothing_left(emu: Emulator) -> None:
     iam = boto3.client("iam", endpoint_url=emu.endpoint, region_name=REGION,
                        aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
@@ -60,8 +40,6 @@ def assert_nothing_left(emu: Emulator) -> None:
 
 def variant(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
     return lab_variant(LAB, tmp_path, change)
-
-
 
 
 def read_everything(data: dict[str, Any]) -> None:

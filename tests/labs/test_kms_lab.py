@@ -8,7 +8,7 @@ must leave nothing behind in the emulator.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +22,11 @@ LABS = Path(__file__).resolve().parents[2] / "labs"
 LAB = LABS / "kms-basics.yaml"
 FILES = ("Eiffel.jpg",)
 REGION = "us-west-2"
+LOG_DELAY = 1.0  # CloudTrail delivers a second after the call: the lab waits for it (the conftest emulator)
 ALL_TASKS = ("create-key", "create-trail", "upload-encrypted", "open-image", "find-in-logs", "key-users",
              "delete-key", "clean-up")
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(log_delay=1.0, region=REGION) as emu:
-        yield emu
 
 
 @pytest.fixture(autouse=True)
@@ -47,10 +42,6 @@ def client(emu: Emulator, service: str) -> Any:
                         aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
 
 
-
-
-
-
 def failed_checks(record: dict[str, Any], task_id: str) -> list[dict[str, Any]]:
     return [c for c in task(record, task_id)["checks"] if c["status"] != "passed"]
 
@@ -63,8 +54,6 @@ def assert_nothing_left(emu: Emulator) -> None:
     states = {kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] for k in kms.list_keys()["Keys"]}
     # KMS never deletes a key at once: "cleaned up" is every key the lab made waiting for deletion.
     assert states <= {"PendingDeletion"}, states
-
-
 
 
 def test_kms_lab_passes_on_the_default_embedded_emulator(tmp_path: Path) -> None:

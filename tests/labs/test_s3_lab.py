@@ -10,7 +10,6 @@ tests assert what S3 answered, never how long it took.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,26 +31,6 @@ ALL_TASKS = ("create-bucket", "versioning", "two-versions", "lifecycle", "presig
              "clean-up")
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(log_delay=3600, region=REGION) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> Emulator:
-    # moto's state is process-global: start each test from an empty account, whatever ran before it
-    # in this worker (the emulator tests leave their last test's resources behind).
-    emulator.reset()
-    return emulator
-
-
-
-
-
-
 
 
 def step(record: dict[str, Any], task_id: str, step_id: str) -> dict[str, Any]:
