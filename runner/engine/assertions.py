@@ -7,10 +7,12 @@ them all. Paths are JMESPath over the action's result; a path that finds nothing
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +46,32 @@ def actual_value(path: str, result: Any) -> Any:
     return _compiled_path(path).search(result)
 
 
+def show_json(value: Any, limit: int | None = None) -> str:
+    """A value as JSON, for reports that tools and students read (JUnit, Gradescope)."""
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
+
+
+def failed_lines(assertions: Iterable[AssertionRecord | Mapping[str, Any]], *, indent: str = "",
+                 hint: str = "  hint: ", render: Callable[[Any], str] | None = None) -> list[str]:
+    """Each failed expectation as `path operator: expected X, actual Y`, then its hint on a line of its own.
+
+    The one wording of a failure for the console, JUnit and Gradescope; `assertions` are records or
+    their JSON (a report read back from a record file).
+    """
+    render = render or show
+    lines = []
+    for item in assertions:
+        check = item if isinstance(item, Mapping) else dataclasses.asdict(item)
+        if check["passed"]:
+            continue
+        lines.append(f"{indent}{check['path']} {check['operator']}: expected {render(check['expected'])}, "
+                     f"actual {render(check['actual'])}")
+        if check.get("message"):
+            lines.append(f"{indent}{hint}{check['message']}")
+    return lines
+
+
 def show(value: Any, limit: int = 120) -> str:
     """A short, unambiguous rendering of a value for messages ('text' quoted, null, true)."""
     if value is None:
@@ -53,8 +81,6 @@ def show(value: Any, limit: int = 120) -> str:
     elif isinstance(value, str):
         text = repr(value)
     else:
-        import json
-
         try:
             text = json.dumps(value, default=str, ensure_ascii=False)
         except (TypeError, ValueError):

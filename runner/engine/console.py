@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from runner.engine.assertions import show
+from runner.engine.assertions import failed_lines
 from runner.engine.record import NOT_SELECTED, Redactor, RunRecord, StepRecord, TaskRecord
 from runner.engine.retrying import Waiting
 from runner.model import Step, Task, format_duration
@@ -86,11 +86,9 @@ class Console:
 
     def _details(self, record: StepRecord) -> None:
         self._line(f"      at {record.location}")
-        failed = [a for a in record.assertions if not a.passed]
-        for check in failed:
-            self._line(f"      {check.path} {check.operator} {show(check.expected)}: actual {show(check.actual)}")
-            if check.message:
-                self._line(f"        hint: {check.message}")
+        failed = failed_lines(record.assertions, indent="      ")
+        for line in failed:
+            self._line(line)
         if record.error is not None:
             code = f"{record.error.code}: " if record.error.code else ""
             self._line(f"      {record.error.kind} error: {code}{record.error.message}")

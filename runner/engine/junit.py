@@ -8,17 +8,13 @@ actual; an error (the step could not run, or an AWS error) is an `<error>`; skip
 
 from __future__ import annotations
 
-import json
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from runner.engine.assertions import failed_lines, show_json
 from runner.engine.record import Redactor, RunRecord, to_json, write_text
-
-
-def _show(value: Any) -> str:
-    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def _case(suite: ET.Element, step: dict[str, Any], classname: str) -> dict[str, int]:
@@ -38,12 +34,7 @@ def _case(suite: ET.Element, step: dict[str, Any], classname: str) -> dict[str, 
     if status not in ("failed", "error"):
         return counts
     lines = [f"at {step['location']}"]
-    for check in step["assertions"]:
-        if not check["passed"]:
-            lines.append(f"{check['path']} {check['operator']}: expected {_show(check['expected'])}, "
-                         f"actual {_show(check['actual'])}")
-            if check.get("message"):
-                lines.append(f"  hint: {check['message']}")
+    lines += failed_lines(step["assertions"], render=show_json)
     error = step.get("error")
     if error:
         lines.append(f"{error['kind']} error: {error.get('code') or ''} {error['message']}".replace("  ", " "))

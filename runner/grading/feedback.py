@@ -7,13 +7,9 @@ versus actual; or that the task was credited by evidence.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, default=str, ensure_ascii=False)
-    return text if len(text) <= 200 else text[:197] + "..."
+from runner.engine.assertions import failed_lines, show_json
 
 
 def step_lines(step: dict[str, Any]) -> list[str]:
@@ -23,12 +19,8 @@ def step_lines(step: dict[str, Any]) -> list[str]:
              + (f" ({step['action']})" if step.get("action") else "")]
     if step.get("hint"):
         lines.append(f"  {step['hint']}")
-    for check in step.get("assertions") or []:
-        if not check["passed"]:
-            lines.append(f"  {check['path']} {check['operator']}: expected {_show(check['expected'])}, "
-                         f"actual {_show(check['actual'])}")
-            if check.get("message"):
-                lines.append(f"    {check['message']}")
+    lines += failed_lines(step.get("assertions") or [], indent="  ", hint="  ",
+                          render=lambda value: show_json(value, 200))
     error = step.get("error")
     if error:
         code = f"{error['code']}: " if error.get("code") else ""
