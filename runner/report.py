@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+from runner.engine.record import read_json
 from runner.errors import UsageError
 from runner.model import format_duration
 
@@ -48,17 +49,7 @@ class Loaded:
 
 def load_record(path: str) -> Loaded:
     """Read one record; a missing file, bad JSON or a shape that is not a record is a `UsageError`."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read it ({exc})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: not JSON ({exc.msg}); "
-                         "pass the record a run or a grade wrote (runs/*.json)") from None
+    data = read_json(path, "pass the record a run or a grade wrote (runs/*.json)")
     problems = shape_problems(data)
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")

@@ -41,6 +41,7 @@ from runner.engine.record import (
     StepRecord,
     TaskRecord,
     default_path,
+    read_json,
     step_to_json,
     write_record,
     write_text,
@@ -229,16 +230,7 @@ class Checkpoint:
 def read_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A record file as JSON; a `UsageError` that says what is wrong when it is not one."""
     where = Path(path)
-    try:
-        text = where.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{where}: no such record file (labrunner run prints where it wrote the record)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{where}: cannot read the record: {exc}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{where}: not a labrunner record (invalid JSON: {exc})") from None
+    data = read_json(where, "pass the record labrunner run wrote: it prints where")
     required = ("version", "lab", "run_id", "target", "status", "tasks")
     if not isinstance(data, dict) or any(key not in data for key in required):
         raise UsageError(f"{where}: not a labrunner run record (expected the JSON written by labrunner run)")

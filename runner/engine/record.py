@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from runner.actions.aws import REDACTED, SECRET_KEYS
+from runner.errors import UsageError
 
 RECORD_VERSION = 1
 StepStatus = Literal["passed", "failed", "error", "skipped"]
@@ -381,6 +382,22 @@ _STEP_SECTIONS = ("steps", "checks", "evidence")
 def to_json(record: RunRecord, redact: Redactor | None = None) -> dict[str, Any]:
     """The record as JSON-ready data, secrets redacted, large results bounded."""
     return RecordJson().data(record, redact or Redactor())
+
+
+def read_json(path: str | os.PathLike[str], hint: str) -> Any:
+    """A JSON file the user named (a record); a `UsageError` that says what is wrong and, with `hint`,
+    what to pass instead: missing, unreadable, or not JSON (with the line and column)."""
+    where = Path(path)
+    try:
+        text = where.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{where}: no such file ({hint})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{where}: cannot read it ({exc})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{where}:{exc.lineno}:{exc.colno}: not JSON ({exc.msg}); {hint}") from None
 
 
 def default_path(lab: str, started: datetime, run_id: str, directory: str | os.PathLike[str] = "runs") -> Path:

@@ -1,31 +1,16 @@
-"""Fixtures for the reliability tests: one served emulator per test process, and ways to run the CLI.
+"""Fixtures for the reliability tests: one served emulator per test process, processes a test starts.
 
-moto's state is process-global, so every test names its resources after a seeded tag (`random_id`)
-and looks only at those. Runs that must be killed or interrupted go through a real subprocess
-(`labrunner run`), pointed at the emulator served here; everything else calls `runner.cli.main`.
+The helpers the tests use are in `reliability_helpers.py`.
 """
 
 from __future__ import annotations
 
-import os
-import queue
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
+from reliability_helpers import REGION, Live
 
 from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
-
-ROOT = Path(__file__).resolve().parents[2]
-LABS = Path(__file__).resolve().parent / "labs"
-REGION = "us-west-2"
-#: Generous: these bound a hang, they never measure speed.
-WAIT = 120.0
 
 
 @pytest.fixture(scope="session")
@@ -43,70 +28,6 @@ def endpoint_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
 
 
-def child_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("LABRUNNER_")}
-    env.update(AWS_ACCESS_KEY_ID=EMULATOR_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=EMULATOR_SECRET_KEY,
-               AWS_EC2_METADATA_DISABLED="true", PYTHONUNBUFFERED="1", **extra)
-    return env
-
-
-def labrunner(*args: str | Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    """`labrunner ARGS` as a new process, to completion (or to its death)."""
-    return subprocess.run([sys.executable, "-m", "runner", *map(str, args)], capture_output=True, text=True,
-                          cwd=ROOT, env=child_env(**extra_env), timeout=WAIT * 2)
-
-
-class Live:
-    """A `labrunner` process whose output is read line by line while it runs."""
-
-    def __init__(self, *args: str | Path) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "runner", *map(str, args)], cwd=ROOT,
-                                        env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True, bufsize=1)
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._queue.put(line)
-        self._queue.put(None)
-
-    def wait_for(self, text: str, after: int = 0) -> int:
-        """Read until a line (at index >= `after`) contains `text`; its index."""
-        deadline = time.monotonic() + WAIT
-        while True:
-            for index in range(after, len(self.lines)):
-                if text in self.lines[index]:
-                    return index
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"never printed {text!r}:\n" + "".join(self.lines))
-            try:
-                line = self._queue.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise AssertionError(f"exited before printing {text!r}:\n" + "".join(self.lines))
-            self.lines.append(line)
-
-    def finish(self) -> tuple[int, str]:
-        code = self.process.wait(timeout=WAIT)
-        self._reader.join(timeout=WAIT)
-        while not self._queue.empty():
-            line = self._queue.get()
-            if line is not None:
-                self.lines.append(line)
-        return code, "".join(self.lines)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=WAIT)
-
-
 @pytest.fixture
 def live() -> Iterator[list[Live]]:
     """Processes started by a test; killed at its end if still running."""
@@ -114,25 +35,3 @@ def live() -> Iterator[list[Live]]:
     yield started
     for process in started:
         process.kill()
-
-
-def clients(emu: Emulator) -> dict[str, Any]:
-    import boto3
-
-    return {name: boto3.client(name, endpoint_url=emu.endpoint, region_name=REGION,
-                               aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
-            for name in ("s3", "kms", "cloudtrail")}
-
-
-def leftovers(emu: Emulator, tag: str) -> dict[str, list[str]]:
-    """Everything named after `tag` that still exists (keys: those not waiting for deletion)."""
-    aws = clients(emu)
-    buckets = [b["Name"] for b in aws["s3"].list_buckets()["Buckets"] if b["Name"].startswith(tag)]
-    aliases = [a["AliasName"] for a in aws["kms"].list_aliases()["Aliases"] if tag in a["AliasName"]]
-    trails = [t["Name"] for t in aws["cloudtrail"].describe_trails()["trailList"] if t["Name"].startswith(tag)]
-    keys = []
-    for key in aws["kms"].list_keys()["Keys"]:
-        meta = aws["kms"].describe_key(KeyId=key["KeyId"])["KeyMetadata"]
-        if meta.get("Description") == tag and meta["KeyState"] != "PendingDeletion":
-            keys.append(key["KeyId"])
-    return {k: v for k, v in {"buckets": buckets, "aliases": aliases, "trails": trails, "keys": keys}.items() if v}

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import LABS
+from reliability_helpers import LABS
 
 from runner.cli import main
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import LABS, Live, clients, leftovers
+from reliability_helpers import LABS, Live, clients, leftovers
 
 from runner.cli import main
 from runner.emulator import Emulator

@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import LABS, labrunner, leftovers
+from reliability_helpers import LABS, clients, labrunner, leftovers
 
 from runner.cli import main
 from runner.emulator import Emulator
@@ -67,7 +67,7 @@ def test_cleanup_after_sigkill_leaves_nothing(served: Emulator, endpoint_env: No
 def test_cleanup_treats_already_gone_as_done(served: Emulator, endpoint_env: None, tmp_path: Path) -> None:
     record, data = killed_run(served, tmp_path, 2, seed=2001)
     tag = data["vars"]["tag"]
-    s3 = __import__("conftest").clients(served)["s3"]
+    s3 = clients(served)["s3"]
     s3.delete_object(Bucket=f"{tag}-bucket", Key="hello.txt")  # someone removed part of it by hand
     s3.delete_bucket(Bucket=f"{tag}-bucket")
     code, output = cleanup(record)

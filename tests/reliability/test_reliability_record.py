@@ -20,9 +20,9 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import ROOT, WAIT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reliability_helpers import ROOT, WAIT
 
 from runner.engine import record as record_module
 from runner.engine.record import LedgerEntry, RunRecord, StepRecord, TargetRecord, TaskRecord, write_record

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LABS, leftovers
+from reliability_helpers import LABS, leftovers
 
 from runner.cli import main
 from runner.emulator import Emulator

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
+from reliability_helpers import ROOT
 
 from runner import templates
 from runner.cli import _parser, main
