@@ -66,6 +66,15 @@ def _create_trail(call: Call, _: Context) -> Reply | None:
     return _bucket_policy(call, _)
 
 
+def _known_trail(call: Call, _: Context) -> Reply | None:
+    # moto deletes an unknown trail without complaint; AWS answers TrailNotFoundException.
+    name = str(call.params.get("Name", ""))
+    if _trail(call.account_id, name) is not None:
+        return None
+    arn = name if name.startswith("arn:") else f"arn:aws:cloudtrail:{call.region}:{call.account_id}:trail/{name}"
+    return error_reply(call, "TrailNotFoundException", f"Unknown trail: {arn} for the user: {call.account_id}")
+
+
 def _bucket_policy(call: Call, _: Context) -> Reply | None:
     bucket = call.params.get("S3BucketName")
     prefix = call.params.get("S3KeyPrefix")
@@ -201,6 +210,11 @@ BEHAVIOUR = Behaviour(
             "UpdateTrail to another bucket or prefix checks that bucket's policy the same way",
             "UpdateTrail",
             before=_bucket_policy,
+        ),
+        rule(
+            "DeleteTrail of a trail that does not exist is TrailNotFoundException",
+            "DeleteTrail",
+            before=_known_trail,
         ),
         rule(
             "PutInsightSelectors replaces the trail's insight selectors",

@@ -196,6 +196,16 @@ def _key_arn_as_id(call: Call, _: Context) -> Call | None:
     return dataclasses.replace(call, body=body, params=document)
 
 
+def _default_key_usage(call: Call, _: Context) -> Call | None:
+    # AWS makes a key with no KeyUsage an ENCRYPT_DECRYPT key (the only usage a symmetric encryption
+    # key can have; other key specs must name theirs); moto leaves KeyUsage out of the key's metadata.
+    spec = call.params.get("KeySpec") or call.params.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT"
+    if "KeyUsage" in call.params or spec != "SYMMETRIC_DEFAULT":
+        return None
+    document = {**call.params, "KeyUsage": "ENCRYPT_DECRYPT"}
+    return dataclasses.replace(call, body=json.dumps(document).encode(), params=document)
+
+
 def _scheduled(call: Call, reply: Reply, _: Context) -> Reply | None:
     key = call_key(call)
     document = reply.json()
@@ -264,6 +274,11 @@ BEHAVIOUR = Behaviour(
             "ScheduleKeyDeletion",
             "CancelKeyDeletion",
             before=_key_arn_as_id,
+        ),
+        rule(
+            "CreateKey without KeyUsage makes a symmetric ENCRYPT_DECRYPT key, and its metadata says so",
+            "CreateKey",
+            before=_default_key_usage,
         ),
         rule(
             "ScheduleKeyDeletion answers the key ARN, its new KeyState and the PendingWindowInDays",

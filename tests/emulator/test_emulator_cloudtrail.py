@@ -323,6 +323,17 @@ def test_create_trail_with_existing_name_is_TrailAlreadyExists(aws: ClientFactor
     assert caught.value.response["Error"]["Code"] == "TrailAlreadyExistsException"
 
 
+def test_delete_trail_of_an_unknown_trail_is_TrailNotFound(aws: ClientFactory) -> None:
+    make_trail(aws)
+    cloudtrail = aws("cloudtrail")
+    cloudtrail.delete_trail(Name="lab-trail")
+    for name in ("lab-trail", f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/lab-trail"):  # gone now, by name or ARN
+        with pytest.raises(ClientError) as caught:
+            cloudtrail.delete_trail(Name=name)
+        assert caught.value.response["Error"]["Code"] == "TrailNotFoundException"
+        assert f"trail/lab-trail for the user: {ACCOUNT}" in caught.value.response["Error"]["Message"]
+
+
 @pytest.mark.parametrize(
     "policy",
     [

@@ -188,3 +188,12 @@ def test_a_key_ARN_names_the_key_for_state_changes_as_its_id_does(aws: ClientFac
     if operation == "schedule_key_deletion":
         kms.cancel_key_deletion(KeyId=metadata["Arn"])
         assert kms.describe_key(KeyId=metadata["KeyId"])["KeyMetadata"]["KeyState"] == "Disabled"
+
+
+def test_a_key_created_without_KeyUsage_is_an_ENCRYPT_DECRYPT_key(aws: ClientFactory) -> None:
+    kms = aws("kms")
+    made = kms.create_key()["KeyMetadata"]  # what `aws kms create-key` with no options does
+    assert made["KeyUsage"] == "ENCRYPT_DECRYPT" and made["KeySpec"] == "SYMMETRIC_DEFAULT"
+    assert kms.describe_key(KeyId=made["KeyId"])["KeyMetadata"]["KeyUsage"] == "ENCRYPT_DECRYPT"
+    signing = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    assert signing["KeyUsage"] == "SIGN_VERIFY"  # a usage that is named is kept
