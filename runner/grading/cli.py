@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -77,6 +78,11 @@ def grade_command(args: argparse.Namespace, out: TextIO, **runner_options: Any) 
     check_vars(lab, overrides)
     tasks = check_tasks(lab, list(args.task or []))
     if args.print_policy:
+        if not policy.permissions(lab, tasks):
+            # IAM refuses a statement with no actions: say so instead of printing one.
+            sys.stderr.write(f"labrunner grade: the checks of '{lab.name}' make no AWS call (http.request only): "
+                             "a grader role needs no policy for them\n")
+            return EXIT_OK
         out.write(policy.render(lab, tasks))
         return EXIT_OK
     since = parse_since(args.since)

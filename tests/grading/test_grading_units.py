@@ -207,3 +207,13 @@ def test_the_policy_simulator_is_read_only_for_checks_and_for_the_guard() -> Non
     assert lookup("aws.iam.simulate_principal_policy").read_only
     assert not is_read_only("iam", "CreateUser")
     assert not lookup("aws.iam.simulate_principal_policy").name.startswith(("Get", "List"))
+
+
+def test_no_policy_is_printed_for_checks_that_call_no_aws_api(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    lab = tmp_path / "web.yaml"
+    lab.write_text("lab: web\ntitle: A web page\ntasks:\n  - id: page\n    title: The page answers\n"
+                   "    checks:\n      - action: http.request\n        params: {url: 'https://example.com/'}\n")
+    assert main(["grade", str(lab), "--print-policy"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out == "" and "make no AWS call" in printed.err
