@@ -263,6 +263,13 @@ class Redactor:
     def __call__(self, value: Any, key: str | None = None) -> Any:
         if key is not None and is_secret_key(key) and value is not None:
             return REDACTED
+        # The common leaves and containers first, by exact type: an `isinstance` against an abstract
+        # class such as Mapping is slow, and a record holds thousands of values.
+        kind = type(value)
+        if kind is str:
+            return self.text(value)
+        if kind is dict:
+            return {str(k): self(v, str(k)) for k, v in value.items()}
         if self._exact and not isinstance(value, (bool, str)) and isinstance(value, (int, float)) \
                 and str(value) in self._exact:
             return REDACTED
