@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import json
 from typing import Any
 
 from .identity import Identity
@@ -190,10 +189,7 @@ def _key_arn_as_id(call: Call, _: Context) -> Call | None:
     ref = call.params.get("KeyId")
     if not isinstance(ref, str) or not ref.startswith("arn:") or ":key/" not in ref:
         return None
-    document = dict(call.params)
-    document["KeyId"] = ref.rsplit("/", 1)[-1]
-    body = json.dumps(document).encode()
-    return dataclasses.replace(call, body=body, params=document)
+    return call.with_json_params(KeyId=ref.rsplit("/", 1)[-1])
 
 
 def _default_key_usage(call: Call, _: Context) -> Call | None:
@@ -202,8 +198,7 @@ def _default_key_usage(call: Call, _: Context) -> Call | None:
     spec = call.params.get("KeySpec") or call.params.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT"
     if "KeyUsage" in call.params or spec != "SYMMETRIC_DEFAULT":
         return None
-    document = {**call.params, "KeyUsage": "ENCRYPT_DECRYPT"}
-    return dataclasses.replace(call, body=json.dumps(document).encode(), params=document)
+    return call.with_json_params(KeyUsage="ENCRYPT_DECRYPT")
 
 
 def _scheduled(call: Call, reply: Reply, _: Context) -> Reply | None:

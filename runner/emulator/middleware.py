@@ -82,6 +82,11 @@ class Call:
                 headers[key] = value
         return dataclasses.replace(self, headers=headers)
 
+    def with_json_params(self, **changes: Any) -> Call:
+        """A copy of a JSON-protocol call with parameters set, in its body as in `params`."""
+        document = {**self.params, **changes}
+        return dataclasses.replace(self, body=json.dumps(document).encode(), params=document)
+
     @property
     def signed(self) -> bool:
         return self.auth != "anonymous"
