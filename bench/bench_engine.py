@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,52 +36,40 @@ IMAGE = ROOT / "labs" / "Eiffel.jpg"
 REGION = "us-west-2"
 
 
-@contextmanager
-def counting_requests() -> Iterator[list[int]]:
-    """Count the HTTP requests botocore sends (retries included) while the block runs."""
-    counter = [0]
-    original = botocore.endpoint.Endpoint._send
+@dataclass
+class Waiting:
+    """What a block spent waiting on the emulator: seconds, and how many botocore requests it sent."""
 
-    def send(self: Any, request: Any) -> Any:
-        counter[0] += 1
-        return original(self, request)
-
-    botocore.endpoint.Endpoint._send = send
-    try:
-        yield counter
-    finally:
-        botocore.endpoint.Endpoint._send = original
+    seconds: float = 0.0
+    requests: int = 0  # HTTP requests botocore sent, retries included
 
 
 @contextmanager
-def waiting_on_the_emulator() -> Iterator[list[float]]:
-    """Add up the time spent waiting for the emulator's answers while the block runs.
+def waiting_on_the_emulator() -> Iterator[Waiting]:
+    """Add up the time spent waiting for the emulator's answers while the block runs, and count requests.
 
     botocore's `Endpoint._send` (one HTTP exchange, retries counted separately) and urllib's `urlopen`
     (the anonymous browser requests). What is left of a run's wall time is the client's own work, which
     is far less noisy than the wall time itself: the emulator's answer times vary from run to run.
     """
-    waited = [0.0]
+    waiting = Waiting()
     send, urlopen = botocore.endpoint.Endpoint._send, urllib.request.urlopen
 
-    def timed_send(self: Any, request: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return send(self, request)
-        finally:
-            waited[0] += time.perf_counter() - start
+    def timed(function: Callable[..., Any], botocore_request: bool) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if botocore_request:
+                waiting.requests += 1
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                waiting.seconds += time.perf_counter() - start
+        return call
 
-    def timed_urlopen(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return urlopen(*args, **kwargs)
-        finally:
-            waited[0] += time.perf_counter() - start
-
-    botocore.endpoint.Endpoint._send = timed_send
-    urllib.request.urlopen = timed_urlopen
+    botocore.endpoint.Endpoint._send = timed(send, True)
+    urllib.request.urlopen = timed(urlopen, False)
     try:
-        yield waited
+        yield waiting
     finally:
         botocore.endpoint.Endpoint._send = send
         urllib.request.urlopen = urlopen
@@ -327,11 +316,11 @@ def _timed(endpoint: str, run: Callable[[], None]) -> tuple[float, float]:
     with urllib.request.urlopen(request, timeout=30) as response:
         response.read()
     gc.collect()
-    with waiting_on_the_emulator() as waited:
+    with waiting_on_the_emulator() as waiting:
         start = time.perf_counter()
         run()
         wall = time.perf_counter() - start
-    return wall, wall - waited[0]
+    return wall, wall - waiting.seconds
 
 
 def measure(repeats: int = 25, where: str = "process") -> dict[str, Any]:
@@ -340,9 +329,9 @@ def measure(repeats: int = 25, where: str = "process") -> dict[str, Any]:
     with emulator(where) as endpoint:
         run_lab(endpoint)  # warm: imports, botocore models, schema
         plain_script(endpoint, 0)
-        with counting_requests() as lab_calls:
+        with waiting_on_the_emulator() as lab_calls:
             run_lab(endpoint)
-        with counting_requests() as plain_calls:
+        with waiting_on_the_emulator() as plain_calls:
             plain_script(endpoint, 1)
         gc.collect()
         gc.freeze()  # what the warm-up made lives as long as the process, for both sides
@@ -358,12 +347,12 @@ def measure(repeats: int = 25, where: str = "process") -> dict[str, Any]:
             "paired_ratio": statistics.median(a / b for (a, _), (b, _) in zip(lab_times, plain_times, strict=True)),
             "lab_own_s": lab_own, "plain_own_s": plain_own,
             "own_ratio": (plain + lab_own - plain_own) / plain,
-            "lab_requests": lab_calls[0], "plain_requests": plain_calls[0],
-            "overhead_per_request_ms": (lab_own - plain_own) / max(lab_calls[0], 1) * 1000}
+            "lab_requests": lab_calls.requests, "plain_requests": plain_calls.requests,
+            "overhead_per_request_ms": (lab_own - plain_own) / max(lab_calls.requests, 1) * 1000}
 
 
 @contextmanager
-def _clocked(parts: dict[str, float], waited: list[float]) -> Iterator[None]:
+def _clocked(parts: dict[str, float], waiting: Waiting) -> Iterator[None]:
     """Time the runner's stages into `parts`, in ms: each without the stages inside it, or the waiting."""
     import runner.engine.cli
     import runner.validate
@@ -386,12 +375,12 @@ def _clocked(parts: dict[str, float], waited: list[float]) -> Iterator[None]:
     def clocked(function: Callable[..., Any], label: str) -> Callable[..., Any]:
         @functools.wraps(function)
         def timed(*args: Any, **kwargs: Any) -> Any:
-            start, before = time.perf_counter(), waited[0]
+            start, before = time.perf_counter(), waiting.seconds
             inside.append(0.0)
             try:
                 return function(*args, **kwargs)
             finally:
-                spent = time.perf_counter() - start - (waited[0] - before)
+                spent = time.perf_counter() - start - (waiting.seconds - before)
                 parts[label] = parts.get(label, 0.0) + (spent - inside.pop()) * 1000
                 if inside:
                     inside[-1] += spent
@@ -413,7 +402,7 @@ def breakdown(repeats: int = 9) -> dict[str, float]:
         run_lab(endpoint)
         for _ in range(repeats):
             parts: dict[str, float] = {}
-            with waiting_on_the_emulator() as waited, _clocked(parts, waited):
+            with waiting_on_the_emulator() as waiting, _clocked(parts, waiting):
                 run_lab(endpoint)
             runs.append(parts)
     return {label: statistics.median(run.get(label, 0.0) for run in runs) for label in runs[0]}
