@@ -44,13 +44,17 @@ def _assume(endpoint: str, account: str, role: str) -> dict[str, str]:
     return dict(reply["Credentials"])
 
 
+def _as(endpoint: str, index: int, role: str) -> tuple[Any, Any, str]:
+    """S3 and KMS clients in student `index`'s account, as `role`; and that student's bucket name."""
+    account = str(FIRST_ACCOUNT + index)
+    session = _session(endpoint, _assume(endpoint, account, role))
+    s3 = session.client("s3", endpoint_url=endpoint, config=Config(s3={"addressing_style": "path"}))
+    return s3, session.client("kms", endpoint_url=endpoint), f"class-{account}"
+
+
 def _set_up(endpoint: str, index: int) -> None:
     """Student `index` does a subset of the lab that depends on its number."""
-    account = str(FIRST_ACCOUNT + index)
-    session = _session(endpoint, _assume(endpoint, account, "Student"))
-    s3 = session.client("s3", endpoint_url=endpoint, config=Config(s3={"addressing_style": "path"}))
-    kms = session.client("kms", endpoint_url=endpoint)
-    bucket = f"class-{account}"
+    s3, kms, bucket = _as(endpoint, index, "Student")
     if index % 5:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
         if index % 2:
@@ -66,11 +70,7 @@ def _set_up(endpoint: str, index: int) -> None:
 
 def _raw_grade(endpoint: str, index: int) -> None:
     """The requests a grade of one account needs, made directly: the capacity baseline."""
-    account = str(FIRST_ACCOUNT + index)
-    session = _session(endpoint, _assume(endpoint, account, "Grader"))
-    s3 = session.client("s3", endpoint_url=endpoint, config=Config(s3={"addressing_style": "path"}))
-    kms = session.client("kms", endpoint_url=endpoint)
-    bucket = f"class-{account}"
+    s3, kms, bucket = _as(endpoint, index, "Grader")
     for operation in ("head_bucket", "get_bucket_tagging", "get_bucket_versioning"):
         with contextlib.suppress(s3.exceptions.ClientError):  # a student who skipped that task
             getattr(s3, operation)(Bucket=bucket)
