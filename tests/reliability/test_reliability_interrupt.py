@@ -12,6 +12,7 @@ import io
 import json
 import signal
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -30,6 +31,17 @@ def start(live: list[Live], emu: Emulator, record: Path, seed: int, *extra: str)
     return process
 
 
+def interrupted(run: Live, record: Path) -> tuple[dict[str, Any], str]:
+    """The finished run's record and output, checked as every interrupted run must be."""
+    code, output = run.finish()
+    assert code == 130, output
+    assert "Traceback" not in output
+    data = json.loads(record.read_text())
+    jsonschema.validate(data, SCHEMA)
+    assert data["status"] == "interrupted"
+    return data, output
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_mid_retry_stops_cleans_up_and_exits_130(served: Emulator, tmp_path: Path, live: list[Live],
                                                           signum: int) -> None:
@@ -40,12 +52,7 @@ def test_a_signal_mid_retry_stops_cleans_up_and_exits_130(served: Emulator, tmp_
     tag = running["vars"]["tag"]
     assert running["status"] == "running" and len(running["ledger"]) == 2
     run.process.send_signal(signum)
-    code, output = run.finish()
-    assert code == 130, output
-    assert "Traceback" not in output
-    data = json.loads(record.read_text())
-    jsonschema.validate(data, SCHEMA)
-    assert data["status"] == "interrupted"
+    data, _ = interrupted(run, record)
     assert data["error"] == ("interrupted by the user (Ctrl-C)" if signum == signal.SIGINT
                              else "interrupted by SIGTERM")
     check = data["tasks"][0]["checks"][0]
@@ -65,12 +72,7 @@ def test_a_second_ctrl_c_skips_the_remaining_cleanup_and_still_saves_the_record(
     cleaning = run.wait_for("cleanup (2 steps")
     run.wait_for("retrying in", after=cleaning)  # the bucket is not empty: its deletion waits
     run.process.send_signal(signal.SIGINT)
-    code, output = run.finish()
-    assert code == 130, output
-    assert "Traceback" not in output
-    data = json.loads(record.read_text())
-    jsonschema.validate(data, SCHEMA)
-    assert data["status"] == "interrupted"
+    data, output = interrupted(run, record)
     assert [(c["key"], c["status"]) for c in data["cleanup"]] == [
         ("make-bucket.cleanup", "error"), ("make-key.cleanup", "skipped")]
     assert {e["key"]: e["state"] for e in data["ledger"]} == {
