@@ -205,7 +205,7 @@ class Checkpoint:
         record = self._complete(record)
         self.last = record
         kill = self.kill_after is not None and executed_steps(record) >= self.kill_after
-        if not (force or kill or self.due()):
+        if not self.due(force):
             return
         write_record(self._where(record), record, self.redactor, made=self._made, compact=True)
         self._written_at = self.clock()
