@@ -17,11 +17,13 @@ and `record.py`, never the loop.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -159,13 +161,70 @@ def executed_steps(record: RunRecord) -> int:
     return sum(1 for step in ran if step.status != "skipped")
 
 
+class WriteBehind:
+    """Writes records on a thread of its own, newest first, while the run goes on.
+
+    A write costs a few ms of serialising and two fsyncs; done in line, each checkpoint would hold the
+    run up for it. Here the run hands the record over and goes on to its next step, whose request is
+    in flight meanwhile (the thread runs while the run waits on AWS). Records are frozen, and each
+    comes with a snapshot of the redactor, so the thread reads nothing the run changes. Should several
+    records queue up, only the newest is written: each is the whole run so far.
+
+    The window in which a crash loses a resource is unchanged: from AWS making it to its record being on
+    disk, the time of one write. `settle` waits until every record handed over is written; the thread
+    is not a daemon, so the interpreter also waits for it before exiting.
+    """
+
+    def __init__(self, write: Callable[[Path, RunRecord, Redactor], object]) -> None:
+        self._write = write
+        self._changed = threading.Condition()
+        self._next: tuple[Path, RunRecord, Redactor] | None = None
+        self._writing = False
+        self._failure: BaseException | None = None
+
+    def hand_over(self, path: Path, record: RunRecord, redactor: Redactor) -> None:
+        with self._changed:
+            self._raise_failure()
+            self._next = (path, record, redactor.snapshot())
+            if not self._writing:
+                self._writing = True
+                threading.Thread(target=self._drain, name="labrunner-record", daemon=False).start()
+
+    def settle(self) -> None:
+        """Wait until every record handed over is on disk; raise what made a write fail."""
+        with self._changed:
+            while self._writing:
+                self._changed.wait()
+            self._raise_failure()
+
+    def _drain(self) -> None:
+        while True:
+            with self._changed:
+                job, self._next = self._next, None
+                if job is None:
+                    self._writing = False
+                    self._changed.notify_all()
+                    return
+            try:
+                self._write(*job)
+            except BaseException as exc:  # handed to the run at its next checkpoint or at `settle`
+                with self._changed:
+                    self._failure = self._failure or exc
+
+    def _raise_failure(self) -> None:
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
+
+
 class Checkpoint:
     """Writes the record of a run in progress; `loop.Runner` calls it, `cli.py` calls `finish`.
 
     `force` is set when a cleanup was registered: those writes always happen, so the ledger never
     misses a resource. Other progress is written at most every `min_interval` seconds (a lab of
     thousands of steps does not rewrite its record thousands of times); a cleanup that ran but is not
-    yet marked `done` is harmless, since replaying it meets "already gone".
+    yet marked `done` is harmless, since replaying it meets "already gone". The writes of a run in
+    progress are made behind it (`WriteBehind`); `finish` waits for them, then writes the last record.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None, redactor: Redactor, *,
@@ -182,6 +241,7 @@ class Checkpoint:
         self.last: RunRecord | None = None
         self._written_at: float | None = None
         self._made = RecordJson()  # the JSON of what finished, made once for all the writes
+        self._behind = WriteBehind(self._write_compact)
         hook = os.environ.get(KILL_AFTER_ENV, "")
         self.kill_after = int(hook) if hook.isdigit() else None
 
@@ -204,13 +264,20 @@ class Checkpoint:
     def __call__(self, record: RunRecord, force: bool = False) -> None:
         record = self._complete(record)
         self.last = record
-        kill = self.kill_after is not None and executed_steps(record) >= self.kill_after
         if not self.due(force):
             return
-        write_record(self._where(record), record, self.redactor, made=self._made, compact=True)
+        self._behind.hand_over(self._where(record), record, self.redactor)
         self._written_at = self.clock()
-        if kill:
+        if self.kill_after is not None and executed_steps(record) >= self.kill_after:
+            self._behind.settle()  # "killed right after step N" means after its record is on disk
             os.kill(os.getpid(), signal.SIGKILL)
+
+    def _write_compact(self, path: Path, record: RunRecord, redactor: Redactor) -> None:
+        write_record(path, record, redactor, made=self._made, compact=True)
+
+    def settle(self) -> None:
+        """Wait until every record handed over is written (`WriteBehind.settle`)."""
+        self._behind.settle()
 
     def interrupted(self, why: str) -> RunRecord | None:
         """The last record kept, marked interrupted: for a Ctrl-C that arrived where the loop cannot catch it."""
@@ -221,6 +288,8 @@ class Checkpoint:
     def finish(self, record: RunRecord) -> Path:
         record = self._complete(record)
         self.last = record
+        with contextlib.suppress(OSError):  # the last record replaces one that failed; if it fails too, that is raised
+            self._behind.settle()
         return write_record(self._where(record), record, self.redactor, made=self._made)
 
 

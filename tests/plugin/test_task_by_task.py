@@ -103,9 +103,11 @@ def test_a_run_killed_after_its_first_task_leaves_a_ledger_that_labrunner_cleanu
     # writes that register no cleanup), so the file shows the finished task too.
     checkpoint = Checkpoint(path, Redactor(), lab_digest=lab_digest(lab), min_interval=0)
     stepwise = TaskByTask(Runner(lab, target, RunOptions(seed=12), checkpoint=checkpoint))
+    checkpoint.settle()  # records are written behind the run: wait for them, as a crash a moment later would
     assert json.loads(path.read_text())["status"] == "running"  # written before any task
     assert stepwise.run_task(lab.tasks[0]).status == "passed"
     bucket = stepwise.progress.ctx.variables["bucket"]
+    checkpoint.settle()
 
     data = json.loads(path.read_text())  # the run stops here: no `finish`, as when pytest is killed
     jsonschema.validate(data, json.loads(RECORD_SCHEMA.read_text(encoding="utf-8")))

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -139,3 +140,72 @@ def test_sigkill_while_writing_never_leaves_half_a_record(tmp_path: Path, moment
     data = json.loads(path.read_text())
     jsonschema.validate(data, SCHEMA)
     assert data["vars"]["note"] in ("small", "big" * 50)
+
+
+# ---- records written behind the run (`ledger.WriteBehind`, `ledger.Checkpoint`)
+
+
+def test_records_written_behind_the_run_end_as_the_newest_each_written_whole(tmp_path: Path) -> None:
+    from runner.engine.ledger import Checkpoint
+    from runner.engine.record import Redactor
+
+    checkpoint = Checkpoint(tmp_path / "r.json", Redactor(), min_interval=0)
+    for steps in range(25):  # faster than the thread can write them all: some are skipped, never reordered
+        checkpoint(make_record(steps, f"n{steps}"), force=True)
+    checkpoint.settle()
+    data = json.loads((tmp_path / "r.json").read_text())
+    jsonschema.validate(data, SCHEMA)
+    assert data["vars"] == {"note": "n24"} and len(data["ledger"]) == 24
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
+def test_a_record_is_redacted_with_the_secrets_known_when_it_was_handed_over(tmp_path: Path) -> None:
+    from runner.engine.ledger import WriteBehind
+    from runner.engine.record import Redactor
+
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    started, release = threading.Event(), threading.Event()
+    seen: list[str] = []
+
+    def slow_write(path: Path, record: RunRecord, redact: Redactor) -> None:
+        started.set()
+        release.wait(WAIT)
+        seen.append(redact.text(f"key={secret}"))
+
+    redactor = Redactor()
+    redactor.learn({"SecretAccessKey": secret})
+    behind = WriteBehind(slow_write)
+    behind.hand_over(tmp_path / "r.json", make_record(1, "x"), redactor)
+    assert started.wait(WAIT)
+    redactor._secrets.clear()  # what the run's redactor does later cannot reach the record handed over
+    release.set()
+    behind.settle()
+    assert seen == ["key=***"]
+
+
+def test_a_failed_write_behind_the_run_is_raised_in_the_run(tmp_path: Path) -> None:
+    from runner.engine.ledger import WriteBehind
+    from runner.engine.record import Redactor
+
+    def full_disk(path: Path, record: RunRecord, redact: Redactor) -> None:
+        raise OSError(28, "No space left on device")
+
+    behind = WriteBehind(full_disk)
+    behind.hand_over(tmp_path / "r.json", make_record(1, "x"), Redactor())
+    with pytest.raises(OSError, match="No space left"):
+        behind.settle()
+    behind.settle()  # raised once: the run decides what to do about it
+
+
+def test_finish_waits_for_the_writes_behind_and_writes_the_final_record_last(tmp_path: Path) -> None:
+    from runner.engine.ledger import Checkpoint
+    from runner.engine.record import Redactor
+
+    path = tmp_path / "r.json"
+    checkpoint = Checkpoint(path, Redactor(), min_interval=0)
+    for steps in range(10):
+        checkpoint(make_record(steps, "running"), force=True)
+    checkpoint.finish(make_record(10, "final", status="passed"))
+    data = json.loads(path.read_text())
+    assert data["status"] == "passed" and data["vars"] == {"note": "final"}
+    assert path.read_text().startswith("{\n  ")  # the final record is the indented one
