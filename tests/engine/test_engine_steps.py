@@ -99,6 +99,32 @@ def test_bad_params_after_rendering_are_an_error_and_nothing_is_called(
     assert "PendingWindowInDays" in record.error.message and "whole number" in record.error.message
 
 
+def test_a_higher_level_action_checks_its_rendered_params_too(
+        tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime) -> None:
+    # `method` is an enum: a template passes the static check and renders to a value outside it.
+    lab = one_step(tmp_path, """
+- action: s3.presign
+  params: {bucket: "{{ bucket }}", key: k, method: "{{ days }}"}
+""")
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "error" and record.attempts == 0
+    assert record.error is not None and record.error.kind == "params"
+    assert record.error.message.startswith("after rendering: params.method: 'seven' is not one of")
+
+
+def test_a_higher_level_action_runs_when_its_rendered_params_fit(
+        tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: s3.presign
+  params: {bucket: "{{ bucket }}", key: k, method: GET, expires_in: 1m}
+  expect:
+    method: GET
+""")
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "passed", record.error
+    assert "/b1/k?" in record.result["url"]
+
+
 def test_undefined_variable_is_an_error(tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime) -> None:
     lab = one_step(tmp_path, """
 - action: aws.kms.describe_key
