@@ -49,6 +49,7 @@ def partition_for(region: str) -> str:
 
 _LOADER: Any = None
 _HANDLERS: Any = None  # botocore's built-in event handlers, registered once (see new_session)
+_EXCEPTIONS: Any = None  # the modelled exception classes of each service, made once (see new_session)
 _LOADER_LOCK = threading.Lock()
 
 
@@ -61,20 +62,25 @@ def new_session(**options: Any) -> Any:
     - botocore's built-in event handlers are registered once, into an emitter each session copies:
       registering them inspects every handler's signature (~16 ms a session, against ~1 ms for a copy).
       The handlers are module functions, bound to no session, so a copy is the same set.
+    - The exception classes of each service (`client.exceptions`, made on the first error reply) come
+      from one factory: it keys them by service name, and the models they are made from are shared.
     """
     import copy
 
     import boto3
+    import botocore.errorfactory
     import botocore.loaders
     import botocore.session
 
-    global _LOADER, _HANDLERS
+    global _LOADER, _HANDLERS, _EXCEPTIONS
     with _LOADER_LOCK:
         if _LOADER is None:
             _LOADER = botocore.loaders.create_loader()
             _HANDLERS = botocore.session.Session()._original_handler
+            _EXCEPTIONS = botocore.errorfactory.ClientExceptionsFactory()
         core = botocore.session.Session(event_hooks=copy.copy(_HANDLERS), include_builtin_handlers=False)
         core.register_component("data_loader", _LOADER)
+        core._register_internal_component("exceptions_factory", _EXCEPTIONS)
         session = boto3.Session(botocore_session=core, **options)
         # boto3 appends its own data folder to the loader's search path on every Session.
         _LOADER.search_paths[:] = list(dict.fromkeys(_LOADER.search_paths))

@@ -125,6 +125,10 @@ def test_sessions_share_botocore_s_handlers_and_models_yet_stay_separate() -> No
     assert one.get_credentials().access_key == "AKIAONE" and two.get_credentials().access_key == "AKIATWO"
     assert one._session.get_component("data_loader") is two._session.get_component("data_loader")
     assert one.client("kms").meta.region_name == "us-east-1"
+    # Both sessions' KMS clients raise the same classes: code catching one catches the other's.
+    kms_one, kms_two = one.client("kms"), two.client("kms")
+    assert kms_one.exceptions.NotFoundException is kms_two.exceptions.NotFoundException
+    assert kms_one.exceptions.NotFoundException is not one.client("s3").exceptions.NoSuchBucket
 
 
 def test_a_target_makes_one_client_per_service_and_region_and_hooks_reach_every_one() -> None:
