@@ -37,7 +37,7 @@ from runner.engine.loop import Runner, RunOptions
 from runner.engine.record import Redactor, RunRecord
 from runner.engine.signals import Interrupts
 from runner.engine.targets import DEFAULT_REGION, Target, open_target, parse_target
-from runner.errors import UsageError, did_you_mean
+from runner.errors import UsageError, check_output, did_you_mean
 from runner.model import Lab
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -145,6 +145,9 @@ def run_command(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = No
     check_vars(lab, overrides)
     tasks = check_tasks(lab, list(args.task or []))
     region = choose_region(args, lab)
+    check_output(args.record or "runs", "--record", folder=args.record is None)
+    if args.junit:
+        check_output(args.junit, "--junit")
     digest = lab_digest(lab)
     resume = None
     seed = args.seed

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from runner.engine.cli import check_tasks, check_vars, choose_region, parse_vars
 from runner.engine.record import Redactor, RunRecord, write_record
 from runner.engine.targets import open_target
-from runner.errors import UsageError
+from runner.errors import UsageError, check_output
 from runner.grading import gradescope, junit, policy
 from runner.grading.grader import GradeConsole, grade, options
 
@@ -92,6 +92,11 @@ def grade_command(args: argparse.Namespace, out: TextIO, **runner_options: Any) 
         raise UsageError(f"--parallel: expected at least 1, got {args.parallel}")
     if args.csv and not args.accounts:
         raise UsageError("--csv applies to a class (--accounts FILE)")
+    for option, path, folder in (("--record", args.record or "runs", bool(args.accounts or not args.record)),
+                                  ("--junit", args.junit, False), ("--csv", args.csv, False),
+                                  ("--gradescope", args.gradescope, bool(args.accounts))):
+        if path:
+            check_output(path, option, folder=folder)
     students = None
     if args.accounts:
         from runner.grading.accounts import read_accounts

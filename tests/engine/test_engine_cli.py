@@ -97,6 +97,23 @@ def test_bad_options_exit_2_before_anything_runs(argv: list[str], message: str,
     assert "labrunner run features" not in output  # the run never started
 
 
+@pytest.mark.parametrize(("option", "where", "message"), [
+    ("--record", "file/record.json", "--record {tmp}/file/record.json: {tmp}/file is a file, not a folder"),
+    ("--record", "folder", "--record {tmp}/folder: is a folder; name a file in it"),
+    ("--junit", "folder", "--junit {tmp}/folder: is a folder; name a file in it"),
+])
+def test_an_output_that_cannot_be_written_exits_2_before_anything_runs(
+        option: str, where: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    (tmp_path / "folder").mkdir()
+    code, output = run([str(DATA / "features.yaml"), option, str(tmp_path / where)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message.format(tmp=tmp_path) in err and "Traceback" not in err + output
+    assert "labrunner run features" not in output  # no target was opened
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder"]  # and nothing was written
+
+
 def test_invalid_lab_prints_every_problem_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lab = write_lab(tmp_path, """\
         lab: Bad Name

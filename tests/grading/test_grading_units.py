@@ -84,6 +84,10 @@ def test_a_role_template_must_name_the_account() -> None:
     (["--accounts", "x.txt", "--role-arn", "arn:aws:iam::123456789012:role/G"], "has no {account}"),
     (["--since", "last week"], "--since"),
     (["--parallel", "0", "--accounts", "x.txt", "--role-arn", "arn:aws:iam::{account}:role/G"], "--parallel"),
+    (["--junit", "x.txt/junit.xml"], "--junit x.txt/junit.xml: x.txt is a file, not a folder"),
+    (["--record", "."], "--record .: is a folder; name a file in it"),
+    (["--gradescope", "x.txt", "--accounts", "x.txt", "--role-arn", "arn:aws:iam::{account}:role/G"],
+     "--gradescope x.txt: is a file; name a folder"),
 ])
 def test_user_mistakes_exit_2_with_a_message_and_no_traceback(
     args: list[str], wanted: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
