@@ -168,15 +168,19 @@ class UnknownAction(LookupError):
 
 def resolve(name: str) -> ActionSpec:
     """The action called `name`; raises `UnknownAction` with a did-you-mean."""
-    builtins = builtin_actions()
-    if name in builtins:
-        return builtins[name]
+    # Called for every step the engine runs: the common cases are plain dict lookups.
+    _load_builtins()
+    spec = _BUILTINS.get(name) or _AWS_RESOLVED.get(name)
+    if spec is not None:
+        return spec
     if name.startswith("aws."):
         try:
             op = aws_models.lookup(name)
         except aws_models.UnknownOperation as exc:
             raise UnknownAction(exc.message, exc.hint) from None
-        return _aws_spec(op)
+        spec = _AWS_RESOLVED[name] = _aws_spec(op)
+        return spec
+    builtins = builtin_actions()
     guess = did_you_mean(name, builtins)
     if guess:
         hint = f"did you mean '{guess}'?"
@@ -185,6 +189,9 @@ def resolve(name: str) -> ActionSpec:
     else:
         hint = "'labrunner actions' lists every action"
     raise UnknownAction(f"unknown action '{name}'", hint)
+
+
+_AWS_RESOLVED: dict[str, ActionSpec] = {}  # `aws.*` names already resolved: the botocore models do not change
 
 
 @functools.cache

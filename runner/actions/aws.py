@@ -93,6 +93,13 @@ def digest(data: bytes, *, text: bool = True) -> dict[str, Any]:
 
 def plain(value: Any, key: str | None = None) -> Any:
     """JSON-ready data from a boto3 response, with secrets replaced by "***"."""
+    # The common leaves and containers first, by exact type: `isinstance` against Mapping is slow, and
+    # every step's response goes through here.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value
+    if kind is dict:
+        return {str(k): plain(v, str(k)) for k, v in value.items()}
     if key in SECRET_KEYS and isinstance(value, (bytes, bytearray)):
         return REDACTED
     if isinstance(value, Mapping):
