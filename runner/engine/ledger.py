@@ -43,6 +43,7 @@ from runner.engine.record import (
     StepRecord,
     TaskRecord,
     default_path,
+    json_text,
     read_json,
     step_to_json,
     write_record,
@@ -460,7 +461,7 @@ def replay(data: dict[str, Any], path: str | os.PathLike[str], execute: Callable
         entry["state"] = state
         if record is not None:
             data.setdefault("cleanup", []).append(step_to_json(record, redactor))
-        write_text(path, json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+        write_text(path, json_text(data, indent=True) + "\n")
         done = Replayed(entry, state, record, why)
         results.append(done)
         if on_done is not None:

@@ -6,10 +6,13 @@ import io
 import json
 import os
 import xml.etree.ElementTree as ET
+from datetime import UTC
 from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runner.engine import junit
 from runner.engine.console import Console, duration
@@ -180,3 +183,35 @@ def test_the_redactor_s_generation_moves_only_when_it_learns_something_new() -> 
     assert redact.generation == known  # so the record's cached JSON stays valid
     redact.add_secret("battery staple")
     assert redact.generation > known and redact.text("a battery staple") == "a ***"
+
+
+_SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**64 - 1) | st.text()
+            | st.datetimes(timezones=st.sampled_from([None, UTC])))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4)
+                       | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_VALUES, indent=st.booleans())
+def test_json_text_is_what_json_dumps_writes(value: object, indent: bool) -> None:
+    from runner.engine.record import json_text
+
+    layout: dict[str, object] = {"indent": 2} if indent else {"separators": (",", ":")}
+    assert json_text(value, indent=indent) == json.dumps(value, default=str, ensure_ascii=False, **layout)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.recursive(st.floats(allow_nan=False, allow_infinity=False) | st.integers(),
+                          lambda inner: st.lists(inner, max_size=4), max_leaves=20))
+def test_json_text_writes_the_same_numbers(value: object) -> None:
+    from runner.engine.record import json_text
+
+    assert json.loads(json_text(value)) == value
+
+
+def test_json_text_takes_what_orjson_refuses_and_writes_nan_as_null() -> None:
+    from runner.engine.record import json_text
+
+    assert json_text({"n": 2**70, "s": "\ud800"}) == json.dumps({"n": 2**70, "s": "\ud800"}, ensure_ascii=False,
+                                                              separators=(",", ":"))
+    assert json_text([float("nan"), float("inf")]) == "[null,null]"
