@@ -9,12 +9,14 @@ Test modules import these from here, never from `conftest`: several test folders
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +91,20 @@ class Live:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=WAIT)
+
+
+def record_when(path: Path, ready: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The record file of a run in progress once `ready` holds for it.
+
+    A run writes its record behind itself (`ledger.WriteBehind`): what the terminal shows may be a
+    write ahead of what the file holds.
+    """
+    deadline = time.monotonic() + WAIT
+    while True:
+        data: dict[str, Any] = json.loads(path.read_text())
+        if ready(data) or time.monotonic() > deadline:
+            return data
+        time.sleep(0.02)
 
 
 def clients(emu: Emulator) -> dict[str, Any]:

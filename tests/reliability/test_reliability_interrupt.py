@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from reliability_helpers import LABS, Live, clients, leftovers
+from reliability_helpers import LABS, Live, clients, leftovers, record_when
 
 from runner.cli import main
 from runner.emulator import Emulator
@@ -48,7 +48,7 @@ def test_a_signal_mid_retry_stops_cleans_up_and_exits_130(served: Emulator, tmp_
     record = tmp_path / "record.json"
     run = start(live, served, record, 5000 + signum)
     run.wait_for("retrying in")  # the check is polling: the signal lands in its sleep or its call
-    running = json.loads(record.read_text())
+    running = record_when(record, lambda data: len(data["ledger"]) == 2)
     tag = running["vars"]["tag"]
     assert running["status"] == "running" and len(running["ledger"]) == 2
     run.process.send_signal(signum)
