@@ -163,30 +163,31 @@ def executed_steps(record: RunRecord) -> int:
 
 
 class WriteBehind:
-    """Writes records on a thread of its own, newest first, while the run goes on.
+    """Writes record files on a thread of its own, newest first, while the run goes on.
 
-    A write costs a few ms of serialising and two fsyncs; done in line, each checkpoint would hold the
-    run up for it. Here the run hands the record over and goes on to its next step, whose request is
-    in flight meanwhile (the thread runs while the run waits on AWS). Records are frozen, and each
-    comes with a snapshot of the redactor, so the thread reads nothing the run changes. Should several
-    records queue up, only the newest is written: each is the whole run so far.
+    A checkpoint's text is made in line (from the JSON of what finished, made once: `RecordJson`); what
+    is left, writing the file and two fsyncs, is system calls, which hold the run up but not the
+    interpreter. Here the run hands the text over and goes on to its next step, whose request is in
+    flight while the thread waits on the disk. The thread holds the interpreter's lock only between
+    those calls, so it does not slow the run down in turn. Should several texts queue up, only the
+    newest is written: each is the whole run so far.
 
     The window in which a crash loses a resource is unchanged: from AWS making it to its record being on
-    disk, the time of one write. `settle` waits until every record handed over is written; the thread
+    disk, the time of one write. `settle` waits until everything handed over is written; the thread
     is not a daemon, so the interpreter also waits for it before exiting.
     """
 
-    def __init__(self, write: Callable[[Path, RunRecord, Redactor], object]) -> None:
+    def __init__(self, write: Callable[[Path, str], object] = write_text) -> None:
         self._write = write
         self._changed = threading.Condition()
-        self._next: tuple[Path, RunRecord, Redactor] | None = None
+        self._next: tuple[Path, str] | None = None
         self._writing = False
         self._failure: BaseException | None = None
 
-    def hand_over(self, path: Path, record: RunRecord, redactor: Redactor) -> None:
+    def hand_over(self, path: Path, text: str) -> None:
         with self._changed:
             self._raise_failure()
-            self._next = (path, record, redactor.snapshot())
+            self._next = (path, text)
             if not self._writing:
                 self._writing = True
                 threading.Thread(target=self._drain, name="labrunner-record", daemon=False).start()
@@ -242,7 +243,7 @@ class Checkpoint:
         self.last: RunRecord | None = None
         self._written_at: float | None = None
         self._made = RecordJson()  # the JSON of what finished, made once for all the writes
-        self._behind = WriteBehind(self._write_compact)
+        self._behind = WriteBehind()
         hook = os.environ.get(KILL_AFTER_ENV, "")
         self.kill_after = int(hook) if hook.isdigit() else None
 
@@ -267,14 +268,11 @@ class Checkpoint:
         self.last = record
         if not self.due(force):
             return
-        self._behind.hand_over(self._where(record), record, self.redactor)
+        self._behind.hand_over(self._where(record), self._made.compact(record, self.redactor) + "\n")
         self._written_at = self.clock()
         if self.kill_after is not None and executed_steps(record) >= self.kill_after:
             self._behind.settle()  # "killed right after step N" means after its record is on disk
             os.kill(os.getpid(), signal.SIGKILL)
-
-    def _write_compact(self, path: Path, record: RunRecord, redactor: Redactor) -> None:
-        write_record(path, record, redactor, made=self._made, compact=True)
 
     def settle(self) -> None:
         """Wait until every record handed over is written (`WriteBehind.settle`)."""

@@ -243,13 +243,6 @@ class Redactor:
             # A lab may pass a secret through `b64encode` (KMS Plaintext, HTTP basic auth).
             self._secrets.add(base64.b64encode(text.encode()).decode("ascii").rstrip("="))
 
-    def snapshot(self) -> Redactor:
-        """A copy that knows the secrets known now, for a thread writing while this one learns more."""
-        copy = Redactor()
-        copy._secrets, copy._exact = set(self._secrets), set(self._exact)
-        copy.generation = self.generation
-        return copy
-
     def text(self, value: str) -> str:
         if value in self._exact:
             return REDACTED

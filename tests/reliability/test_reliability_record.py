@@ -159,39 +159,36 @@ def test_records_written_behind_the_run_end_as_the_newest_each_written_whole(tmp
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
 
 
-def test_a_record_is_redacted_with_the_secrets_known_when_it_was_handed_over(tmp_path: Path) -> None:
+def test_the_run_never_waits_for_the_disk_and_only_the_newest_text_is_written(tmp_path: Path) -> None:
     from runner.engine.ledger import WriteBehind
-    from runner.engine.record import Redactor
 
-    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     started, release = threading.Event(), threading.Event()
-    seen: list[str] = []
+    written: list[str] = []
 
-    def slow_write(path: Path, record: RunRecord, redact: Redactor) -> None:
+    def slow_disk(path: Path, text: str) -> None:
         started.set()
         release.wait(WAIT)
-        seen.append(redact.text(f"key={secret}"))
+        written.append(text)
 
-    redactor = Redactor()
-    redactor.learn({"SecretAccessKey": secret})
-    behind = WriteBehind(slow_write)
-    behind.hand_over(tmp_path / "r.json", make_record(1, "x"), redactor)
-    assert started.wait(WAIT)
-    redactor._secrets.clear()  # what the run's redactor does later cannot reach the record handed over
+    behind = WriteBehind(slow_disk)
+    behind.hand_over(tmp_path / "r.json", "first")
+    assert started.wait(WAIT)  # the disk holds the first write...
+    behind.hand_over(tmp_path / "r.json", "second")  # ...and the run goes on: these return at once
+    behind.hand_over(tmp_path / "r.json", "third")
+    assert written == []
     release.set()
     behind.settle()
-    assert seen == ["key=***"]
+    assert written == ["first", "third"]  # "second" was replaced while it waited: each is the whole run
 
 
 def test_a_failed_write_behind_the_run_is_raised_in_the_run(tmp_path: Path) -> None:
     from runner.engine.ledger import WriteBehind
-    from runner.engine.record import Redactor
 
-    def full_disk(path: Path, record: RunRecord, redact: Redactor) -> None:
+    def full_disk(path: Path, text: str) -> None:
         raise OSError(28, "No space left on device")
 
     behind = WriteBehind(full_disk)
-    behind.hand_over(tmp_path / "r.json", make_record(1, "x"), Redactor())
+    behind.hand_over(tmp_path / "r.json", "{}")
     with pytest.raises(OSError, match="No space left"):
         behind.settle()
     behind.settle()  # raised once: the run decides what to do about it
