@@ -323,7 +323,7 @@ def _timed(endpoint: str, run: Callable[[], None]) -> tuple[float, float]:
     return wall, wall - waiting.seconds
 
 
-def measure(repeats: int = 25, where: str = "process") -> dict[str, Any]:
+def measure(repeats: int = 40, where: str = "process") -> dict[str, Any]:
     lab_times: list[tuple[float, float]] = []
     plain_times: list[tuple[float, float]] = []
     with emulator(where) as endpoint:
@@ -342,9 +342,11 @@ def measure(repeats: int = 25, where: str = "process") -> dict[str, Any]:
     plain = statistics.median(wall for wall, _ in plain_times)
     lab_own = statistics.median(own for _, own in lab_times)
     plain_own = statistics.median(own for _, own in plain_times)
+    # each lab run against the plain run after it: drift in the machine's speed cancels out
+    paired = [a / b for (a, _), (b, _) in zip(lab_times, plain_times, strict=True)]
+    quartiles = statistics.quantiles(paired, n=4)
     return {"where": where, "repeats": repeats, "lab_s": lab, "plain_s": plain, "ratio": lab / plain,
-            # each lab run against the plain run after it: drift in the machine's speed cancels out
-            "paired_ratio": statistics.median(a / b for (a, _), (b, _) in zip(lab_times, plain_times, strict=True)),
+            "paired_ratio": statistics.median(paired), "paired_quartiles": (quartiles[0], quartiles[2]),
             "lab_own_s": lab_own, "plain_own_s": plain_own,
             "own_ratio": (plain + lab_own - plain_own) / plain,
             "lab_requests": lab_calls.requests, "plain_requests": plain_calls.requests,
