@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -75,14 +76,21 @@ def waiting_on_the_emulator() -> Iterator[Waiting]:
         urllib.request.urlopen = urlopen
 
 
-def run_lab(endpoint: str) -> None:
+def run_lab(endpoint: str) -> int:
+    """Run the KMS lab through `labrunner run`; the number of steps, checks and cleanups it ran."""
     from runner.cli import main
+    from runner.engine.ledger import executed_steps, step_from_json, task_from_json
+    from runner.engine.record import read_json
 
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "out.txt", "w") as out:
         code = main(["run", str(LAB), "--target", endpoint, "--region", REGION,
                      "--record", str(Path(tmp) / "record.json")], out=out)
-    if code != 0:
-        raise RuntimeError(f"the KMS lab failed on the emulator (exit {code})")
+        if code != 0:
+            raise RuntimeError(f"the KMS lab failed on the emulator (exit {code})")
+        data = read_json(Path(tmp) / "record.json", "the benchmark's own record")
+    record = SimpleNamespace(tasks=[task_from_json(t) for t in data["tasks"]],
+                             cleanup=[step_from_json(s) for s in data["cleanup"]])
+    return executed_steps(record)  # type: ignore[arg-type]  # what it reads of a RunRecord
 
 
 def _anonymous_get(url: str) -> int:
@@ -330,7 +338,7 @@ def measure(repeats: int = 40, where: str = "process") -> dict[str, Any]:
         run_lab(endpoint)  # warm: imports, botocore models, schema
         plain_script(endpoint, 0)
         with waiting_on_the_emulator() as lab_calls:
-            run_lab(endpoint)
+            steps = run_lab(endpoint)
         with waiting_on_the_emulator() as plain_calls:
             plain_script(endpoint, 1)
         gc.collect()
@@ -350,7 +358,8 @@ def measure(repeats: int = 40, where: str = "process") -> dict[str, Any]:
             "lab_own_s": lab_own, "plain_own_s": plain_own,
             "own_ratio": (plain + lab_own - plain_own) / plain,
             "lab_requests": lab_calls.requests, "plain_requests": plain_calls.requests,
-            "overhead_per_request_ms": (lab_own - plain_own) / max(lab_calls.requests, 1) * 1000}
+            "overhead_per_request_ms": (lab_own - plain_own) / max(lab_calls.requests, 1) * 1000,
+            "lab_steps": steps, "overhead_per_step_ms": (lab_own - plain_own) / max(steps, 1) * 1000}
 
 
 @contextmanager

@@ -139,7 +139,8 @@ does not compete with the client for one interpreter; the embedded emulator (in 
 {apart['lab_own_s'] * 1000:.0f} ms | {embedded['plain_own_s'] * 1000:.0f} ms, {embedded['lab_own_s'] * 1000:.0f} ms |
 
 Target: at most 1.10x; this run {verdict} it. The runner's own work costs {overhead_ms:.0f} ms a run more than
-the script's, {apart['overhead_per_request_ms']:.1f} ms a request. On this machine the same run varies by
+the script's: {apart['overhead_per_step_ms']:.1f} ms for each of the {apart['lab_steps']} steps, checks and cleanups
+it ran, {apart['overhead_per_request_ms']:.1f} ms a request. On this machine the same run varies by
 ±15% from one minute to the next (both sides, and their CPU time too), so the ratio moves by a few hundredths
 between runs of the benchmark; the own-time figures are the steadier ones. Six runs of this benchmark on
 2026-11-29, after the last change below, gave ratios of the medians from 1.04x to 1.11x (two of them above
