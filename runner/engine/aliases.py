@@ -20,49 +20,25 @@ names.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.hooks import EventAliaser
 
+_Simple = dict[str, tuple[int, str]]  # dot-free old part -> (its place in the table, new part)
+_Dotted = list[tuple[int, str, list[str], str]]  # (place, old text, its parts, new part), in table order
+
 
 @functools.lru_cache(maxsize=8)
-def _aliasing(pairs: tuple[tuple[str, str], ...]) -> Callable[[str], str]:
-    simple: dict[str, tuple[int, str]] = {}
-    dotted: list[tuple[int, str, list[str], str]] = []
+def _tables(pairs: tuple[tuple[str, str], ...]) -> tuple[_Simple, _Dotted]:
+    simple: _Simple = {}
+    dotted: _Dotted = []
     for order, (old, new) in enumerate(pairs):
         if "." in old:
             dotted.append((order, old, old.split("."), new))
         else:
             simple.setdefault(old, (order, new))
-
-    def alias(name: str) -> str:
-        parts = name.split(".")
-        first: tuple[int, str, str] | None = None  # the first dot-free pair that applies, in table order
-        for part in parts:
-            found = simple.get(part)
-            if found is not None and (first is None or found[0] < first[0]):
-                first = (found[0], part, found[1])
-        for order, old, old_parts, new in dotted:
-            if first is not None and order > first[0]:
-                break
-            if old in name:  # botocore's test for a dotted pair: as text, wherever it is
-                _replace_subsection(parts, old_parts, new)
-                return ".".join(parts)
-        if first is None:
-            return name
-        parts[parts.index(first[1])] = first[2]
-        return ".".join(parts)
-
-    return alias
-
-
-def _replace_subsection(sections: list[str], old_parts: list[str], new_part: str) -> None:
-    # `EventAliaser._replace_subsection`: the first run of whole parts equal to `old_parts` becomes one.
-    for i in range(len(sections)):
-        if sections[i] == old_parts[0] and sections[i:i + len(old_parts)] == old_parts:
-            sections[i:i + len(old_parts)] = [new_part]
-            return
+    return simple, dotted
 
 
 class Aliaser(EventAliaser):  # type: ignore[misc]  # botocore ships no type hints
@@ -70,14 +46,32 @@ class Aliaser(EventAliaser):  # type: ignore[misc]  # botocore ships no type hin
 
     def __init__(self, event_emitter: Any, event_aliases: Mapping[str, str] | None = None) -> None:
         super().__init__(event_emitter, event_aliases)
-        self._alias = _aliasing(tuple(self._event_aliases.items()))
+        self._simple, self._dotted = _tables(tuple(self._event_aliases.items()))
 
     def _alias_event_name(self, event_name: str) -> str:
         cache = self._alias_name_cache
         found: str | None = cache.get(event_name)
         if found is None:
-            found = cache[event_name] = self._alias(event_name)
+            found = cache[event_name] = self._renamed(event_name)
         return found
+
+    def _renamed(self, name: str) -> str:
+        parts = name.split(".")
+        first: tuple[int, str, str] | None = None  # the first dot-free pair that applies, in table order
+        for part in parts:
+            found = self._simple.get(part)
+            if found is not None and (first is None or found[0] < first[0]):
+                first = (found[0], part, found[1])
+        for order, old, old_parts, new in self._dotted:
+            if first is not None and order > first[0]:
+                break
+            if old in name:  # botocore's test for a dotted pair: as text, wherever it is
+                self._replace_subsection(parts, old_parts, new)  # botocore's own
+                return ".".join(parts)
+        if first is None:
+            return name
+        parts[parts.index(first[1])] = first[2]
+        return ".".join(parts)
 
 
 def install(session: Any) -> None:
