@@ -45,6 +45,7 @@ from runner.engine.record import (
     default_path,
     json_text,
     read_json,
+    record_text,
     step_to_json,
     write_record,
     write_text,
@@ -268,7 +269,7 @@ class Checkpoint:
         self.last = record
         if not self.due(force):
             return
-        self._behind.hand_over(self._where(record), self._made.compact(record, self.redactor) + "\n")
+        self._behind.hand_over(self._where(record), record_text(record, self.redactor, made=self._made, compact=True))
         self._written_at = self.clock()
         if self.kill_after is not None and executed_steps(record) >= self.kill_after:
             self._behind.settle()  # "killed right after step N" means after its record is on disk

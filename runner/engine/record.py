@@ -315,8 +315,7 @@ def json_text(value: Any, *, indent: bool = False) -> str:
     about 20 times slower than orjson: most of the final record's cost). Its text is `json.dumps`'s with
     `ensure_ascii=False` and the same separators, except that a float may be written in another form of
     the same number (`0.00001` for `1e-05`), and NaN and infinities are `null`: valid JSON, which `NaN`
-    is not. What orjson
-    refuses (integers beyond 64 bits, lone surrogates) goes through `json.dumps`.
+    is not. What orjson refuses (integers beyond 64 bits, lone surrogates) goes through `json.dumps`.
     """
     try:
         return orjson.dumps(value, default=str, option=(_ORJSON | orjson.OPT_INDENT_2) if indent else _ORJSON).decode()
@@ -381,23 +380,19 @@ class RecordJson:
             if item.name == "tasks":
                 text = "[" + ",".join(self._task_text(task, redact) for task in value) + "]"
             elif item.name == "cleanup":
-                text = _compact([self.step(s, redact) for s in value])
+                text = json_text([self.step(s, redact) for s in value])
             else:
-                text = _compact(redact(value, item.name))
-            fields.append(f"{_compact(item.name)}:{text}")
+                text = json_text(redact(value, item.name))
+            fields.append(f"{json_text(item.name)}:{text}")
         return "{" + ",".join(fields) + "}"
 
     def _task_text(self, task: TaskRecord, redact: Redactor) -> str:
         made = self._tasks.get(id(task))
         if made is not None and made[0] is task and made[1] == redact.generation:
             return made[2]
-        text = _compact(self.task(task, redact))
+        text = json_text(self.task(task, redact))
         self._tasks[id(task)] = (task, redact.generation, text)
         return text
-
-
-def _compact(value: Any) -> str:
-    return json_text(value)
 
 
 def step_to_json(record: StepRecord, redact: Redactor) -> dict[str, Any]:
@@ -471,9 +466,9 @@ def _fsync_directory(directory: Path) -> None:
         os.close(handle)
 
 
-def write_record(path: str | os.PathLike[str], record: RunRecord, redact: Redactor | None = None, *,
-                 made: RecordJson | None = None, compact: bool = False) -> Path:
-    """Write the record atomically; `compact` (one line) for the checkpoints of a run in progress.
+def record_text(record: RunRecord, redact: Redactor | None = None, *, made: RecordJson | None = None,
+                compact: bool = False) -> str:
+    """The record file's text; `compact` (one line) for the checkpoints of a run in progress.
 
     Indented JSON is for people reading the finished record; the checkpoints are compact, which lets
     them reuse the text of finished tasks (`made`, the JSON of earlier writes of the same run).
@@ -481,4 +476,10 @@ def write_record(path: str | os.PathLike[str], record: RunRecord, redact: Redact
     made = made or RecordJson()
     redact = redact or Redactor()
     text = made.compact(record, redact) if compact else json_text(made.data(record, redact), indent=True)
-    return write_text(path, text + "\n")
+    return text + "\n"
+
+
+def write_record(path: str | os.PathLike[str], record: RunRecord, redact: Redactor | None = None, *,
+                 made: RecordJson | None = None, compact: bool = False) -> Path:
+    """Write the record atomically (`record_text`, `write_text`)."""
+    return write_text(path, record_text(record, redact, made=made, compact=compact))
