@@ -170,16 +170,14 @@ def resolve(name: str) -> ActionSpec:
     """The action called `name`; raises `UnknownAction` with a did-you-mean."""
     # Called for every step the engine runs: the common cases are plain dict lookups.
     _load_builtins()
-    spec = _BUILTINS.get(name) or _AWS_RESOLVED.get(name)
+    spec = _BUILTINS.get(name)
     if spec is not None:
         return spec
     if name.startswith("aws."):
         try:
-            op = aws_models.lookup(name)
+            return _aws_action(name)
         except aws_models.UnknownOperation as exc:
             raise UnknownAction(exc.message, exc.hint) from None
-        spec = _AWS_RESOLVED[name] = _aws_spec(op)
-        return spec
     builtins = builtin_actions()
     guess = did_you_mean(name, builtins)
     if guess:
@@ -191,10 +189,11 @@ def resolve(name: str) -> ActionSpec:
     raise UnknownAction(f"unknown action '{name}'", hint)
 
 
-_AWS_RESOLVED: dict[str, ActionSpec] = {}  # `aws.*` names already resolved: the botocore models do not change
+@functools.cache  # the botocore models do not change: an `aws.*` name resolves once (a miss raises, uncached)
+def _aws_action(name: str) -> ActionSpec:
+    return _aws_spec(aws_models.lookup(name))
 
 
-@functools.cache
 def _aws_spec(op: aws_models.AwsOperation) -> ActionSpec:
     # `run` stays None: the engine calls `runner.actions.aws.call_operation` with the operation.
     return ActionSpec(
