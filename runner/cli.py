@@ -212,8 +212,8 @@ def _cmd_new(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_emulator(args: argparse.Namespace, out: TextIO) -> int:
+    from runner.durations import parse_duration
     from runner.errors import UsageError
-    from runner.model import parse_duration
 
     try:
         delay = parse_duration(args.log_delay)

@@ -7,53 +7,22 @@ time points at the YAML the author wrote.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from runner.durations import parse_duration
 from runner.loader import Document
 
 Section = Literal["steps", "checks", "cleanup", "evidence"]
-
-_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 DEFAULT_POINTS = 1
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_INTERVAL = 5.0
 DEFAULT_BACKOFF = 1.0
 DEFAULT_MAX_INTERVAL = 60.0
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds in a duration (`500ms`, `30s`, `5m`, `1h`, or a number of seconds); ValueError if malformed."""
-    if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or a string such as 500ms, 30s, 5m, 1h")
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    raise ValueError(f"'{value}' is not a duration; write a number of seconds or 500ms, 30s, 5m, 1h")
-
-
-def format_duration(seconds: float) -> str:
-    """How the console and reports show a duration: 0.04s, 12.3s, 4m50s, 1h02m."""
-    if seconds < 10:
-        return f"{seconds:.2f}s"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+from runner.durations import format_duration
 from runner.engine.record import read_json
 from runner.errors import UsageError
-from runner.model import format_duration
 
 EXIT_OK = 0
 #: Statuses with a colour; anything else a record holds is shown as `unknown`, never as a CSS class.

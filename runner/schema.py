@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from runner import registry
+from runner.durations import PATTERN as DURATION_PATTERN
 
 SCHEMA_ID = "https://labrunner.dev/schemas/lab.schema.json"
 OPERATORS = (
@@ -21,7 +22,6 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 LAB_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 AWS_ACTION_PATTERN = r"^aws\.[a-z0-9-]+\.[a-z0-9_]+$"
-DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|m|h)?\s*$"
 TEMPLATE_PATTERN = r"\{\{[\s\S]*\}\}"
 ERROR_CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_.:-]*$"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"

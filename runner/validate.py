@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner import fastschema, model, registry, templates
+from runner import durations, fastschema, model, registry, templates
 from runner.errors import LabError, Problem, did_you_mean, suggestion
 from runner.loader import Document, load_file, load_text
 from runner.schema import (
-    DURATION_PATTERN,
     ERROR_CODE_PATTERN,
     ID_PATTERN,
     LAB_PATTERN,
@@ -463,7 +462,7 @@ _PATTERNS: dict[str, tuple[str, str]] = {
     ID_PATTERN: ("a valid id", "use letters, digits, '-', '_' and '.', starting with a letter or digit"),
     REGION_PATTERN: ("an AWS region code", "write a region such as us-west-2"),
     VAR_PATTERN: ("a valid variable name", "use letters, digits and '_', not starting with a digit"),
-    DURATION_PATTERN: ("a duration", "write a number of seconds, or 500ms, 30s, 5m, 1h"),
+    durations.PATTERN: ("a duration", durations.HOW),
     ERROR_CODE_PATTERN: ("an error code", "write the code AWS returns, such as NoSuchBucket or AccessDenied "
                                           "(one word, no spaces)"),
 }
@@ -751,7 +750,7 @@ class _Semantics:
         for key in ("timeout", "interval", "max_interval"):
             if key in retry and not self.flagged((*rpath, key)):
                 try:
-                    values[key] = model.parse_duration(retry[key])
+                    values[key] = durations.parse_duration(retry[key])
                 except ValueError as exc:
                     self.add((*rpath, key), str(exc), "for example 30s or 5m", rule="duration")
         timeout = values.get("timeout", model.DEFAULT_TIMEOUT)

@@ -18,13 +18,10 @@ from typing import Any
 
 from runner.aws_models import AwsOperation
 from runner.registry import ActionContext
+from runner.secret_keys import REDACTED, is_secret_key
 
 #: Bodies up to this size that decode as UTF-8 are kept as `text` in results.
 TEXT_LIMIT = 64 * 1024
-#: Keys whose values are secrets: results, records, JUnit and the terminal never show them.
-SECRET_KEYS = frozenset({"Plaintext", "SecretAccessKey", "SessionToken", "Password", "PrivateKey",
-                         "SecretString", "SecretBinary", "NewPassword", "OldPassword"})
-REDACTED = "***"
 
 
 class ActionFailed(Exception):
@@ -100,7 +97,7 @@ def plain(value: Any, key: str | None = None) -> Any:
         return value
     if kind is dict:
         return {str(k): plain(v, str(k)) for k, v in value.items()}
-    if key in SECRET_KEYS and isinstance(value, (bytes, bytearray)):
+    if is_secret_key(key) and isinstance(value, (bytes, bytearray)):
         return REDACTED
     if isinstance(value, Mapping):
         return {str(k): plain(v, str(k)) for k, v in value.items()}

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runner.actions.aws import ActionFailed, aws_errors
-from runner.model import parse_duration
+from runner.durations import parse_duration
 from runner.registry import ActionContext, action
 
 #: `<acct>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz`: the time is when the file was

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from runner.actions.aws import ActionFailed, digest
-from runner.model import parse_duration
+from runner.durations import parse_duration
 from runner.registry import ActionContext, action
 
 DEFAULT_TIMEOUT = 30.0

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runner.actions.aws import ActionFailed, aws_errors, plain
-from runner.model import parse_duration
+from runner.durations import parse_duration
 from runner.registry import ActionContext, action
 
 #: Files up to this size go up in one PutObject (clean errors, one CloudTrail data event, as the

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from runner.durations import parse_duration
+
 from .middleware import Behaviour, Call, Context, Reply, error_reply, rule
 
 Fault = Literal["throttle", "error", "latency"]
@@ -38,7 +40,6 @@ ACCEPTED = (
     f"e.g. {EXAMPLE}"
 )
 _SETTINGS = ("throttle", "error", "latency", "seed", "spare")
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s)")
 _SPARED = re.compile(r"[a-z0-9-]+(\.[A-Za-z0-9]+)?")
 
 
@@ -188,10 +189,12 @@ def _setting(name: str, text: str) -> dict[str, Any]:
         rate, colon, duration = text.partition(":")
         if not colon:
             raise ValueError("latency needs a duration: latency=RATE:DURATION, e.g. latency=0.1:200ms")
-        match = _DURATION.fullmatch(duration.strip())
-        if match is None or float(match[1]) <= 0:
+        try:
+            seconds = parse_duration(duration.strip(), units=("ms", "s"))
+        except ValueError:
+            seconds = 0.0
+        if seconds <= 0:
             raise ValueError(f"{duration.strip()!r} is not a duration; write it like 200ms or 1.5s")
-        seconds = float(match[1]) / (1000 if match[2] == "ms" else 1)
         return {"latency": _rate(name, rate.strip()), "latency_seconds": seconds}
     if name == "seed":
         if not (text.isascii() and text.isdigit()):

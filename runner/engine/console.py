@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
+from runner.durations import format_duration
 from runner.engine.assertions import failed_lines
 from runner.engine.record import NOT_SELECTED, Redactor, RunRecord, StepRecord, TaskRecord
 from runner.engine.retrying import Waiting
-from runner.model import Step, Task, format_duration
+from runner.model import Step, Task
 
 _STATUS = {"passed": "passed", "failed": "FAILED", "error": "ERROR", "skipped": "skipped",
            "interrupted": "INTERRUPTED"}

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from runner import registry
-from runner.actions.aws import REDACTED, prepare_params
+from runner.actions.aws import prepare_params
 from runner.engine.record import (
     AssertionRecord,
     ErrorInfo,
@@ -53,6 +53,7 @@ from runner.engine.record import (
 from runner.engine.steps import Prepared
 from runner.errors import UsageError
 from runner.model import Lab, Location, Retry, Step
+from runner.secret_keys import REDACTED
 
 #: Test hook (documented in docs/reliability.md, never for users): SIGKILL the run right after the
 #: record shows this many executed steps and checks, to prove a crash loses nothing.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import functools
 import json
 import os
 import re
@@ -24,8 +23,8 @@ from typing import Any, Literal
 
 import orjson
 
-from runner.actions.aws import REDACTED, SECRET_KEYS
 from runner.errors import UsageError
+from runner.secret_keys import REDACTED, is_secret_key
 
 RECORD_VERSION = 1
 StepStatus = Literal["passed", "failed", "error", "skipped"]
@@ -43,23 +42,6 @@ _MIN_SECRET_LENGTH = 8
 #: A value marked secret by the lab is redacted wherever it appears from this length; shorter ones only
 #: where a whole value equals it (replacing every "ab" in every text would make output unreadable).
 _MIN_MARKED_LENGTH = 4
-#: Key names (lowercase) whose values are secrets wherever they appear: exact names, then suffixes, then
-#: prefixes (`PrivateKeyPlaintext` and `PrivateKeyPem` alike; `MasterUserPassword` from RDS).
-_SECRET_NAMES = frozenset(k.lower() for k in SECRET_KEYS) | {"authorization", "aws_secret_access_key",
-                                                             "aws_session_token"}
-_SECRET_SUFFIXES = ("plaintext", "secretaccesskey", "sessiontoken", "password", "secretstring", "secretbinary")
-_SECRET_PREFIXES = ("privatekey",)
-
-
-@functools.lru_cache(maxsize=4096)  # a record repeats a few hundred key names thousands of times
-def is_secret_key(key: str | None) -> bool:
-    """Whether values under this key are secrets (`Plaintext`, `SecretAccessKey`, `PrivateKey*`...)."""
-    if not key:
-        return False
-    lowered = key.lower()
-    return lowered in _SECRET_NAMES or lowered.endswith(_SECRET_SUFFIXES) or lowered.startswith(_SECRET_PREFIXES)
-
-
 @dataclass(frozen=True)
 class ErrorInfo:
     """Why a step did not pass, when it is not an assertion: an AWS error, a template, a crash."""

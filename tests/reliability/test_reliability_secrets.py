@@ -17,8 +17,9 @@ from reliability_helpers import LABS, leftovers
 
 from runner.cli import main
 from runner.emulator import Emulator
-from runner.engine.record import Redactor, is_secret_key
+from runner.engine.record import Redactor
 from runner.engine.targets import Target
+from runner.secret_keys import is_secret_key
 
 LAB = LABS / "secrets.yaml"
 PASSWORD = "correct-horse-battery-staple"
