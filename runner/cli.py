@@ -127,7 +127,7 @@ def parse_faults(text: str | None) -> Any:
     """The emulator's FaultPlan for `--faults`, or None; a malformed plan is a usage error."""
     if not text:
         return None
-    from runner.emulator.faults import FaultPlan
+    from runner.emulator.fault_plan import FaultPlan
     from runner.errors import UsageError
 
     try:

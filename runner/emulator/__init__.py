@@ -3,14 +3,15 @@
     with Emulator(log_delay=5.0) as emu:
         boto3.client("kms", **...)  # or any SDK / the AWS CLI with emu.environment()
 
-Layout: `server.py` starts and stops it; `middleware.py` sees every request and runs the per-service
-behaviours (`kms.py`, `s3.py`, `cloudtrail.py`, `sts.py`, `iam.py`); `events.py` and `trail.py` record each
-call as CloudTrail would and deliver log files; `identity.py` and `policy.py` answer who is calling
-and what a resource policy lets them do; `faults.py` injects throttling, server errors and latency.
-Nothing outside this package imports moto.
+Layout: `server.py` starts and stops it; `middleware.py` sees every request, reads it with `parse.py`
+and runs the per-service behaviours (`kms.py`, `s3.py`, `cloudtrail.py`, `sts.py`, `iam.py`), all
+speaking `model.py`'s types (a call, its reply, rules, AWS error replies); `events.py` and `trail.py`
+record each call as CloudTrail would and deliver log files; `identity.py` and `policy.py` answer who
+is calling and what a resource policy lets them do; `faults.py` injects throttling, server errors and
+latency as a `fault_plan.py` plan asks. Nothing outside this package imports moto.
 """
 
-from .faults import FaultPlan
+from .fault_plan import FaultPlan
 from .server import DEFAULT_ACCOUNT, EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator, serve_forever
 
 __all__ = [

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import s3
-from .middleware import Behaviour, Call, Context, Record, Reply, error_reply, rule
+from .model import Behaviour, Call, Context, Record, Reply, error_reply, rule
 from .policy import Decision, Principal, Request, evaluate
 from .trail import event_time
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .identity import Identity
-from .middleware import Behaviour, Call, Record, Reply
+from .model import Behaviour, Call, Record, Reply
 
 EVENT_VERSION = "1.10"
 READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup", "Search", "Select")

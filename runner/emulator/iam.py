@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from .middleware import Behaviour, Call, Context, Reply, error_reply, rule
+from .model import Behaviour, Call, Context, Reply, error_reply, rule
 from .policy import Decision, Principal, Request, evaluate
 
 NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"

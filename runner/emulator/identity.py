@@ -1,8 +1,8 @@
 """Who made a call: the caller's account and identity, from the access key it signed with.
 
-The middleware asks this module once per request; the result feeds key-policy checks (`policy.py`)
-and the `userIdentity` of CloudTrail records (`events.py`). Keys come from moto's IAM users and
-STS sessions; any other key (the emulator's default `testing` key among them) acts as the root
+Request parsing (`parse.py`) asks this module once per request; the result feeds key-policy checks
+(`policy.py`) and the `userIdentity` of CloudTrail records (`events.py`). Keys come from moto's IAM
+users and STS sessions; any other key (the emulator's default `testing` key among them) acts as the root
 user of the account moto picks for it, 123456789012 unless told otherwise.
 """
 

@@ -11,7 +11,7 @@ import dataclasses
 from typing import Any
 
 from .identity import Identity
-from .middleware import Behaviour, Call, Context, Reply, error_reply, rule
+from .model import Behaviour, Call, Context, Reply, error_reply, rule
 from .policy import Decision, Request, evaluate
 
 CRYPTO = frozenset(

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from . import events, kms
-from .middleware import Behaviour, Call, Context, Reply, error_reply, rule
+from .model import Behaviour, Call, Context, Reply, error_reply, rule
 from .policy import ANONYMOUS, Decision, Request, evaluate
 
 OBJECT_OPERATIONS = frozenset(

@@ -2,7 +2,8 @@
 with a background thread that delivers CloudTrail log files (`trail.py`) once they are due.
 
 `Emulator` is what the runner and the tests start; `serve_forever` is `labrunner emulator`. Both take a
-`FaultPlan` (`faults.py`) to inject throttling, server errors and latency ahead of everything else.
+`FaultPlan` (`fault_plan.py`), whose throttling, server errors and latency `faults.py` injects ahead
+of everything else.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from types import FrameType, TracebackType
 from typing import Any, Self, TextIO
 
 from . import cloudtrail, iam, kms, s3, sts
-from .faults import FaultInjector, FaultPlan, Sleep
-from .middleware import Behaviour, EmulatorMiddleware
+from .fault_plan import FaultPlan
+from .faults import FaultInjector, Sleep
+from .middleware import EmulatorMiddleware
+from .model import Behaviour
 from .trail import Recorder
 
 log = logging.getLogger(__name__)

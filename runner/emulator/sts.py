@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .middleware import Behaviour, Call, Context, Reply, rule
+from .model import Behaviour, Call, Context, Reply, rule
 
 
 def _root_caller(call: Call, reply: Reply, _: Context) -> Reply | None:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from threading import RLock
 from typing import Any
 
-from .middleware import Record
+from .model import Record
 
 HISTORY_DAYS = 90
 _ALNUM = string.ascii_letters + string.digits
