@@ -36,13 +36,6 @@ class Identity:
             arns.add(self.role_arn)
         return Principal(arns=frozenset(arns), account_id=self.account_id)
 
-    @property
-    def display_name(self) -> str:
-        """The `Username` that CloudTrail event history shows."""
-        if self.type == "Root":
-            return "root"
-        return self.user_name or self.principal_id
-
     def user_identity(self) -> dict[str, Any]:
         """The `userIdentity` element of a CloudTrail record."""
         if self.type == "AWSAccount":

@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -39,10 +39,6 @@ class Principal:
     arns: frozenset[str] = frozenset()  # the caller's ARN, plus its role ARN for a role session
     account_id: str | None = None  # None for an anonymous caller
     service: str | None = None  # e.g. "cloudtrail.amazonaws.com" when a service is the caller
-
-    @property
-    def anonymous(self) -> bool:
-        return self.account_id is None and self.service is None
 
 
 ANONYMOUS = Principal()
@@ -196,8 +192,3 @@ def evaluate(policy: str | bytes | Mapping[str, Any] | None, who: Principal, req
             return Decision.EXPLICIT_DENY
         allowed = True
     return Decision.ALLOW if allowed else Decision.IMPLICIT_DENY
-
-
-def is_public(policy: str | bytes | None, actions: Iterable[str], resource: str) -> bool:
-    """Does the policy let an anonymous caller do any of `actions` on `resource`?"""
-    return any(evaluate(policy, ANONYMOUS, Request(a, resource)) is Decision.ALLOW for a in actions)

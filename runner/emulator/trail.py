@@ -193,10 +193,6 @@ class Recorder:
                 and event_time(r) >= cutoff
             ]
 
-    def pending(self) -> int:
-        with self.lock:
-            return sum(len(rs) for b in self._pending.values() for rs in b.records.values())
-
     def deliver_due(self) -> int:
         """Write the batches whose oldest record has waited `log_delay`; the number of files written."""
         with self.lock:
