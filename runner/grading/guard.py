@@ -64,10 +64,6 @@ def guard(target: Target) -> Target:
     return target
 
 
-def is_guarded(target: Target) -> bool:
-    return guard_client in target.client_hooks
-
-
 def step_refusal(prepared: Prepared) -> str | None:
     """Why a prepared step may not run in grade mode, or None."""
     spec = prepared.spec
