@@ -1,8 +1,9 @@
 """The engine: runs a validated lab against a target and records what happened.
 
 Pipeline, one way: `targets` (where calls go) -> `context` (variables, builtins, the ActionContext)
--> `assertions` + `retrying` -> `steps` (one step: render, call, assert, retry, save) -> `loop` (tasks,
-cleanup) -> `record` / `junit` / `console` (outputs; they decide nothing) -> `cli` (`labrunner run`).
+-> `assertions` + `retrying` -> `steps` (one step: render, call, assert, retry, save) -> `modes` (what a
+kind of run decides) -> `loop` (tasks, cleanup) -> `record` / `junit` / `console` (outputs; they decide
+nothing) -> `cli` (`labrunner run`).
 The engine imports the model, templates, registry and actions; nothing below it imports the engine.
 """
 

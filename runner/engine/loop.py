@@ -1,16 +1,18 @@
-"""The run loop: vars, then tasks in order (steps, then checks), then every cleanup, then the record.
+"""The run loop: vars, then tasks in order, then every cleanup, then the record.
 
 Called by `cli.py` (and by tests directly) with a validated `Lab` and an open `Target`; each step is
-run by `steps.py`. The rules of LAB-FORMAT.md:
+run by `steps.py`, and whatever differs between a run and a grade is the mode's (`modes.py`): what
+a task runs, how it is credited, what a failed task blocks, whether the lab's `cleanup` runs. The
+rules the loop itself keeps (docs/authoring.md tells authors the same):
 - a task's steps run in order and stop at the first that fails; its checks then all run (each is
-  independent proof); a task passes when every step and check passed or was skipped by `when`;
-- after a failed task the later tasks are skipped, unless `keep_going`;
+  independent proof);
 - a step's `cleanup` is rendered and registered when the step succeeds; at the end, however the run
   went (passed, failed, interrupted), the registered cleanups run last-in-first-out, then the lab's
   `cleanup` with every value saved so far; one cleanup failing does not stop the others;
 - Ctrl-C (KeyboardInterrupt) stops the tasks, still runs the cleanups, and the run is `interrupted`.
-The loop keeps its progress in `_Progress` (what has run, what to clean up) so that a later stage
-can persist it for `--resume`.
+The loop keeps its progress in `Progress` (what has run, what to clean up) so that the ledger can
+persist it for `--resume`. `Runner.run` and `TaskByTask` drive the same public lifecycle: `start`,
+`render_vars`, `run_task` or `skip_task` for each task, `finish`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Protocol
 
 from runner.engine.context import RunContext, RunInfo, VarError, render_vars
 from runner.engine.ledger import Resume, ledger_of
+from runner.engine.modes import RUN, Credit, RunMode
 from runner.engine.observer import NullObserver, Observer
 from runner.engine.record import (
     NOT_SELECTED,
@@ -35,12 +38,11 @@ from runner.engine.record import (
     RunRecord,
     RunStatus,
     StepRecord,
-    StepStatus,
     TargetRecord,
     TaskRecord,
 )
 from runner.engine.retrying import Clock, Sleep
-from runner.engine.steps import Prepared, StepRunner, base_record, learn_marked
+from runner.engine.steps import Prepared, base_record, learn_marked
 from runner.engine.targets import Target
 from runner.model import Lab, Step, Task
 
@@ -67,7 +69,7 @@ def utc_now() -> datetime:
 class RunOptions:
     tasks: tuple[str, ...] = ()  # only these task ids; empty: every task
     keep_going: bool = False
-    mode: str = "run"
+    mode: RunMode = RUN  # `labrunner run`'s; grading passes `runner.grading.mode.GRADE`
     overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     seed: int | None = None
     run_id: str | None = None
@@ -75,8 +77,8 @@ class RunOptions:
     resume: Resume | None = None  # --resume: what an earlier run's record restores (`ledger.plan_resume`)
 
 
-class _Interrupted(Exception):
-    """Carries what a task had done when Ctrl-C arrived."""
+class Interrupted(Exception):
+    """Ctrl-C stopped a task (`Runner.run_task`); carries what the task had done, already recorded."""
 
     def __init__(self, record: TaskRecord, ctx: RunContext) -> None:
         super().__init__("interrupted")
@@ -85,8 +87,8 @@ class _Interrupted(Exception):
 
 
 @dataclass
-class _Progress:
-    """The loop's own state: the context so far, finished tasks, and the cleanups to run."""
+class Progress:
+    """A run so far, from `Runner.start` to `Runner.finish`: the context, finished tasks, cleanups to run."""
 
     ctx: RunContext
     started: datetime  # the wall clock, to the second, as the record shows it
@@ -104,16 +106,8 @@ def _skipped(steps: tuple[Step, ...], why: str) -> tuple[StepRecord, ...]:
     return tuple(base_record(step, "skipped", summary=why) for step in steps)
 
 
-def _task_status(records: list[StepRecord]) -> StepStatus:
-    if any(r.status == "failed" for r in records):
-        return "failed"
-    if any(r.status == "error" for r in records):
-        return "error"
-    return "passed"
-
-
 class Runner:
-    """Runs one lab on one target. `clock`, `sleep` and `wall` are injectable for tests."""
+    """Runs one lab on one target, as its mode says. `clock`, `sleep` and `wall` are injectable for tests."""
 
     def __init__(self, lab: Lab, target: Target, options: RunOptions | None = None, *,
                  clock: Clock = time.monotonic, sleep: Sleep = time.sleep, wall: Wall = utc_now,
@@ -124,38 +118,40 @@ class Runner:
         self.redactor = redactor or Redactor()
         self.target = target
         self.options = options or RunOptions()
+        self.mode = self.options.mode
         self.clock = clock
         self.wall = wall
         self.observer: Observer = observer or NullObserver()
-        self.steps = StepRunner(clock=clock, sleep=sleep, observer=self.observer)
+        self.mode.prepare(target)
+        self.steps = self.mode.step_runner(clock=clock, sleep=sleep, observer=self.observer)
 
     def run(self) -> RunRecord:
-        progress = self._start()
+        progress = self.start()
         try:
             self._run_tasks(progress)
         except KeyboardInterrupt:
             progress.status, progress.error = "interrupted", "interrupted by the user (Ctrl-C)"
-        return self._finish(progress)
+        return self.finish(progress)
 
     # ---- the run's lifecycle: `run` and `TaskByTask` both go through these
 
-    def _start(self) -> _Progress:
+    def start(self) -> Progress:
         """The run's context and its first record (written at once, forced: the ledger starts here)."""
         options = self.options
         run_id = options.run_id or secrets.token_hex(4)
         seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
         started = self.wall().astimezone(UTC).replace(microsecond=0)
         begin = self.clock()
-        ctx = RunContext.create(self.lab, RunInfo(run_id, started, options.mode, options.since), self.target,
+        ctx = RunContext.create(self.lab, RunInfo(run_id, started, self.mode.name, options.since), self.target,
                                 seed, redactor=self.redactor)
-        progress = _Progress(ctx, started, begin)
+        progress = Progress(ctx, started, begin)
         if options.resume is not None:  # the earlier run's pending cleanups: this run does them too
             progress.cleanups.extend((prepared, ctx) for prepared in options.resume.cleanups)
         self.observer.run_started(self.lab, self.target, run_id, seed)
         self._checkpoint(progress, force=True)
         return progress
 
-    def _render_vars(self, progress: _Progress) -> bool:
+    def render_vars(self, progress: Progress) -> bool:
         """The lab's vars into the context; False (the run is an `error`) when one does not render."""
         try:
             progress.ctx = render_vars(progress.ctx, self.options.overrides)
@@ -168,11 +164,11 @@ class Runner:
         self._checkpoint(progress)
         return True
 
-    def _next_task(self, task: Task, progress: _Progress) -> TaskRecord:
-        """Run one task and add its record; `_Interrupted` (its record added) when Ctrl-C stopped it."""
+    def run_task(self, task: Task, progress: Progress) -> TaskRecord:
+        """Run one task and add its record; `Interrupted` (its record added) when Ctrl-C stopped it."""
         try:
             record, progress.ctx = self._run_task(task, progress)
-        except _Interrupted as stop:
+        except Interrupted as stop:
             progress.tasks.append(stop.record)
             progress.ctx = stop.ctx
             raise
@@ -180,7 +176,14 @@ class Runner:
         self._checkpoint(progress)
         return record
 
-    def _finish(self, progress: _Progress) -> RunRecord:
+    def skip_task(self, task: Task, why: str) -> TaskRecord:
+        """The record of a task that does not run: what it would have run, each `skipped` with `why`."""
+        sections = dict(self.mode.sections(task))
+        return TaskRecord(id=task.id, title=task.title, status="skipped", points=task.points, score=0,
+                          steps=_skipped(sections.get("steps", ()), why),
+                          checks=_skipped(sections.get("checks", ()), why), summary=why)
+
+    def finish(self, progress: Progress) -> RunRecord:
         """Every registered cleanup (newest first), then the lab's; the final record, with its ledger."""
         cleanup = self._run_cleanups(progress)
         record = replace(self._record(progress, cleanup), ledger=ledger_of(progress.cleanups, progress.cleaned))
@@ -189,54 +192,46 @@ class Runner:
 
     # ---- tasks
 
-    def _run_tasks(self, progress: _Progress) -> None:
-        if not self._render_vars(progress):
+    def _run_tasks(self, progress: Progress) -> None:
+        if not self.render_vars(progress):
             for task in self.lab.tasks:
-                progress.tasks.append(self._skip_task(task, "skipped: the run could not start"))
+                progress.tasks.append(self.skip_task(task, "skipped: the run could not start"))
             return
         blocked: str | None = None
         tasks = list(self.lab.tasks)
+        selected = self.options.tasks
         for index, task in enumerate(tasks):
-            if self.options.tasks and task.id not in self.options.tasks:
-                if self.options.mode == "grade" and any(t in self.options.tasks for t in
-                                                        (later.id for later in tasks[index + 1:])):
-                    progress.ctx = self._saves_only(task, progress.ctx)
-                progress.tasks.append(self._skip_task(task, NOT_SELECTED))
+            if selected and task.id not in selected:
+                for_later = self.mode.for_later_tasks(task)
+                if for_later and any(later.id in selected for later in tasks[index + 1:]):
+                    progress.ctx = self._run_quietly(for_later, progress.ctx)
+                progress.tasks.append(self.skip_task(task, NOT_SELECTED))
                 continue
             if self.options.resume is not None and task.id in self.options.resume.tasks:
                 progress.tasks.append(self.options.resume.tasks[task.id])  # passed in the earlier run
                 self.observer.task_finished(progress.tasks[-1])
                 continue
             if blocked is not None:
-                progress.tasks.append(self._skip_task(task, blocked))
+                progress.tasks.append(self.skip_task(task, blocked))
                 self.observer.task_finished(progress.tasks[-1])
                 continue
             try:
-                record = self._next_task(task, progress)
-            except _Interrupted:
+                record = self.run_task(task, progress)
+            except Interrupted:
                 for later in tasks[index + 1:]:
-                    progress.tasks.append(self._skip_task(later, "skipped: the run was interrupted"))
+                    progress.tasks.append(self.skip_task(later, "skipped: the run was interrupted"))
                 raise KeyboardInterrupt from None
-            # A grade scores every task: one missing task says nothing about the next.
-            if record.status != "passed" and not self.options.keep_going and self.options.mode != "grade":
-                blocked = f"skipped: task '{task.id}' failed (use --keep-going to run later tasks anyway)"
+            blocked = self.mode.blocked_by(record, self.options.keep_going)
 
-    def _saves_only(self, task: Task, ctx: RunContext) -> RunContext:
-        """Grading some tasks: an earlier task's saving checks still run, unrecorded, because a selected
-        task's checks may use what they save (checks find resources by names, or by earlier checks)."""
+    def _run_quietly(self, steps: tuple[Step, ...], ctx: RunContext) -> RunContext:
+        """Run steps for what they save, unrecorded and unseen by the observer."""
         quiet = copy.copy(self.steps)
         quiet.observer = NullObserver()
-        for check in task.checks:
-            if check.save:
-                ctx = quiet.run(check, ctx).context
+        for step in steps:
+            ctx = quiet.run(step, ctx).context
         return ctx
 
-    def _skip_task(self, task: Task, why: str) -> TaskRecord:
-        return TaskRecord(id=task.id, title=task.title, status="skipped", points=task.points, score=0,
-                          steps=_skipped(task.steps if self.options.mode != "grade" else (), why),
-                          checks=_skipped(task.checks, why), summary=why)
-
-    def _run_task(self, task: Task, progress: _Progress) -> tuple[TaskRecord, RunContext]:
+    def _run_task(self, task: Task, progress: Progress) -> tuple[TaskRecord, RunContext]:
         self.observer.task_started(task)
         begin = self.clock()
         ctx = progress.ctx
@@ -244,11 +239,10 @@ class Runner:
         progress.current = (task, done, begin)
         failed_step: StepRecord | None = None
         current: Step | None = None
-        grading = self.options.mode == "grade"
+        sections = self.mode.sections(task)
         try:
-            # Grading runs the checks alone (steps are left out of its record), never the work. A failed
-            # step skips the rest of the task; only steps register cleanups (checks are read-only).
-            for section, items in (("steps", () if grading else task.steps), ("checks", task.checks)):
+            # A failed step skips the rest of the task; only steps register cleanups (checks are read-only).
+            for section, items in sections:
                 for step in items:
                     if failed_step is not None:
                         done[section].append(base_record(step, "skipped", summary=(
@@ -264,61 +258,41 @@ class Runner:
                     if section == "steps" and finished.record.failed:
                         failed_step = finished.record
                     self._checkpoint(progress, force=finished.cleanup is not None)
-            if grading and task.evidence and _task_status(done["checks"]) != "passed":
-                # The checks failed: maybe the student already cleaned up. Every evidence step runs,
-                # so the record shows all the proof that was, and was not, found.
-                for step in task.evidence:
-                    current = step
-                    finished = self.steps.run(step, ctx)
-                    current = None
-                    ctx = finished.context
-                    done["evidence"].append(finished.record)
+            # Every evidence step runs, so the record shows all the proof that was, and was not, found.
+            for step in self.mode.evidence(task, done["checks"]):
+                current = step
+                finished = self.steps.run(step, ctx)
+                current = None
+                ctx = finished.context
+                done["evidence"].append(finished.record)
         except KeyboardInterrupt:
             if current is not None:
                 section = current.section if current.section in ("checks", "evidence") else "steps"
                 done[section].append(base_record(current, "error", error=ErrorInfo("interrupted", "interrupted"),
                                                  summary="interrupted"))
-            seen = {r.key for r in done["steps"]} | {r.key for r in done["checks"]}
-            done["steps"] += _skipped(tuple(s for s in task.steps if s.key not in seen), "skipped: interrupted")
-            done["checks"] += _skipped(tuple(s for s in task.checks if s.key not in seen), "skipped: interrupted")
-            record = self._task_record(task, done, begin, summary="interrupted")
+            seen = {r.key for records in done.values() for r in records}
+            for section, items in sections:
+                done[section] += _skipped(tuple(s for s in items if s.key not in seen), "skipped: interrupted")
+            record = self._task_record(task, done, begin, Credit("error", "interrupted"))
             self.observer.task_finished(record)
-            raise _Interrupted(record, ctx) from None
-        record = self._task_record(task, done, begin)
+            raise Interrupted(record, ctx) from None
+        record = self._task_record(task, done, begin, self.mode.credit(task, done))
         self.observer.task_finished(record)
         return record, ctx
 
-    def _task_record(self, task: Task, done: dict[str, list[StepRecord]], begin: float,
-                     summary: str | None = None) -> TaskRecord:
-        everything = done["steps"] + done["checks"]
-        status = "error" if summary == "interrupted" else _task_status(everything)
-        evidence = done.get("evidence", [])
-        credited_by: str | None = None
-        if self.options.mode == "grade" and summary is None:
-            if not task.checks:
-                status, summary = "skipped", "skipped: the task has no checks to grade"
-            elif status == "passed":
-                credited_by = "checks"
-            elif evidence and all(r.status == "passed" for r in evidence):
-                first = next(r for r in everything if r.failed)
-                status, credited_by = "passed", "evidence"
-                summary = f"credited by evidence ({first.key}: {first.summary or first.status})"
-        if summary is None and status != "passed":
-            first = next(r for r in everything if r.failed)
-            summary = f"{first.key}: {first.summary or first.status}"
+    def _task_record(self, task: Task, done: dict[str, list[StepRecord]], begin: float, credit: Credit) -> TaskRecord:
         return TaskRecord(
-            id=task.id, title=task.title, status=status, points=task.points,
-            score=task.points if status == "passed" else 0, steps=tuple(done["steps"]),
-            checks=tuple(done["checks"]), duration_s=round(self.clock() - begin, 3), summary=summary,
-            evidence=tuple(evidence), credited_by=credited_by,
+            id=task.id, title=task.title, status=credit.status, points=task.points,
+            score=task.points if credit.status == "passed" else 0, steps=tuple(done["steps"]),
+            checks=tuple(done["checks"]), duration_s=round(self.clock() - begin, 3), summary=credit.summary,
+            evidence=tuple(done["evidence"]), credited_by=credit.credited_by,
         )
 
     # ---- cleanup
 
-    def _run_cleanups(self, progress: _Progress) -> tuple[StepRecord, ...]:
+    def _run_cleanups(self, progress: Progress) -> tuple[StepRecord, ...]:
         registered = list(reversed(progress.cleanups))
-        # Grading changes nothing, so the lab's cleanup does not run.
-        lab_cleanup = self.lab.cleanup if self.options.mode != "grade" else ()
+        lab_cleanup = self.lab.cleanup if self.mode.cleans_up else ()
         self.observer.cleanup_started(len(registered) + len(lab_cleanup))
         records: list[StepRecord] = []
         pending: list[tuple[Prepared | StepRecord | Step, RunContext | None]] = [*registered]
@@ -357,7 +331,7 @@ class Runner:
 
     # ---- the record
 
-    def _checkpoint(self, progress: _Progress, *, force: bool = False,
+    def _checkpoint(self, progress: Progress, *, force: bool = False,
                     cleanup: list[StepRecord] | None = None) -> None:
         """Hand the record so far, status `running`, to `checkpoint`: a crash then loses nothing it lists."""
         if self.checkpoint is None or not self.checkpoint.due(force):
@@ -365,13 +339,13 @@ class Runner:
         tasks = list(progress.tasks)
         if progress.current is not None and all(t.id != progress.current[0].id for t in tasks):
             task, done, begin = progress.current
-            partial = self._task_record(task, done, begin, summary="in progress when this record was written")
-            tasks.append(replace(partial, status="error", score=0))  # never `passed` before it ends
+            in_progress = Credit("error", "in progress when this record was written")  # never `passed` before it ends
+            tasks.append(self._task_record(task, done, begin, in_progress))
         snapshot = self._record(replace(progress, tasks=tasks), tuple(cleanup or ()))
         self.checkpoint(replace(snapshot, status="running", ledger=ledger_of(progress.cleanups, progress.cleaned)),
                         force)
 
-    def _record(self, progress: _Progress, cleanup: tuple[StepRecord, ...]) -> RunRecord:
+    def _record(self, progress: Progress, cleanup: tuple[StepRecord, ...]) -> RunRecord:
         status: RunStatus
         if progress.status is not None:
             status = progress.status
@@ -389,7 +363,7 @@ class Runner:
             status=status, vars=lab_vars, tasks=tuple(progress.tasks), cleanup=cleanup,
             score=sum(t.score for t in progress.tasks), points=sum(t.points for t in selected),
             duration_s=round(self.clock() - progress.begin, 3), error=progress.error,
-            since=progress.ctx.run.since.strftime("%Y-%m-%dT%H:%M:%SZ") if progress.ctx.run.mode == "grade" else None,
+            since=progress.ctx.run.since.strftime("%Y-%m-%dT%H:%M:%SZ") if self.mode.shows_window else None,
         )
 
     def _target_record(self) -> TargetRecord:
@@ -410,11 +384,11 @@ class TaskByTask:
     """One run whose caller decides when each task runs: create it, `run_task` each task, then `finish`.
 
     For callers that report task by task (the pytest plugin makes one test item per task). It drives
-    the same lifecycle as `Runner.run` (`_start`, each task, `_finish`), so the record is the same and
-    the runner's `checkpoint` writes it, with its ledger, as the run goes. The caller runs tasks in lab
-    order and calls `finish` however it stops, so that nothing is left behind. Choosing, skipping and
-    resuming tasks is the caller's: `RunOptions.tasks` and `keep_going` are not read, and `resume` is
-    refused (the earlier run's passed tasks would be the caller's to skip).
+    the same lifecycle as `Runner.run` (`start`, `render_vars`, each task, `finish`), so the record is
+    the same and the runner's `checkpoint` writes it, with its ledger, as the run goes. The caller runs
+    tasks in lab order and calls `finish` however it stops, so that nothing is left behind. Choosing,
+    skipping and resuming tasks is the caller's: `RunOptions.tasks` and `keep_going` are not read, and
+    `resume` is refused (the earlier run's passed tasks would be the caller's to skip).
     """
 
     def __init__(self, runner: Runner) -> None:
@@ -422,8 +396,8 @@ class TaskByTask:
             raise ValueError("TaskByTask cannot resume a run: use Runner.run")
         self.runner = runner
         self.record: RunRecord | None = None
-        self.progress = runner._start()
-        runner._render_vars(self.progress)
+        self.progress = runner.start()
+        runner.render_vars(self.progress)
 
     @property
     def error(self) -> str | None:
@@ -435,13 +409,13 @@ class TaskByTask:
             return self.skip_task(task, "skipped: the run could not start" if self.progress.status == "error"
                                   else "skipped: the run was interrupted")
         try:
-            return self.runner._next_task(task, self.progress)
-        except _Interrupted:
+            return self.runner.run_task(task, self.progress)
+        except Interrupted:
             self.progress.status, self.progress.error = "interrupted", "interrupted by the user (Ctrl-C)"
             raise KeyboardInterrupt from None
 
     def skip_task(self, task: Task, why: str) -> TaskRecord:
-        record = self.runner._skip_task(task, why)
+        record = self.runner.skip_task(task, why)
         self.progress.tasks.append(record)
         return record
 
@@ -449,9 +423,9 @@ class TaskByTask:
         """Clean up and build the record (once); tasks that never ran are `skipped` with `not_run`."""
         if self.record is None:
             ran = {record.id: record for record in self.progress.tasks}
-            self.progress.tasks = [ran.get(task.id) or self.runner._skip_task(task, not_run)
+            self.progress.tasks = [ran.get(task.id) or self.runner.skip_task(task, not_run)
                                    for task in self.runner.lab.tasks]
-            self.record = self.runner._finish(self.progress)
+            self.record = self.runner.finish(self.progress)
         return self.record
 
 

@@ -113,8 +113,9 @@ class Classroom:
         since = self.options.since.strftime("%Y-%m-%dT%H:%M:%SZ") if self.options.since else None
         return RunRecord(
             lab=self.lab.name, title=self.lab.title, file=str(self.lab.path), run_id=secrets.token_hex(4),
-            mode="grade", target=TargetRecord(kind=self.base.kind, region=self.base.region, account=student.account,
-                                              partition=self.base.partition, endpoint=self.base.endpoint),
+            mode=self.options.mode.name,
+            target=TargetRecord(kind=self.base.kind, region=self.base.region, account=student.account,
+                                partition=self.base.partition, endpoint=self.base.endpoint),
             seed=0, started=now, finished=now, status="error", vars={}, tasks=tasks, points=points,
             error=message, student=student.name, since=since)
 

@@ -1,9 +1,7 @@
-"""Grade one account: the engine's loop in grade mode, on a read-only target.
+"""Grade one account: the engine's loop in grade mode (`mode.GRADE`), which makes the target read-only.
 
-`grade` is what both a single grade and each student of a class go through, so the rules live in one
-place: the target is guarded (`guard.py`) and shares identical reads (`sharing.py`), the loop runs in
-grade mode (checks only, every task, evidence when checks fail, no cleanup), and steps run through
-`GuardedStepRunner` (once, read-only).
+`grade` is what both a single grade and each student of a class go through; `options` is how both
+ask for one. What a grade runs, credits and refuses is the mode's (`mode.py`).
 """
 
 from __future__ import annotations
@@ -17,28 +15,21 @@ from runner.engine.loop import Runner, RunOptions
 from runner.engine.observer import Observer
 from runner.engine.record import Redactor, RunRecord, TaskRecord
 from runner.engine.targets import Target
-from runner.grading.guard import GuardedStepRunner, guard
-from runner.grading.sharing import share_reads
+from runner.grading.mode import GRADE, Grade
 from runner.model import Lab
 
 
 def options(tasks: tuple[str, ...], overrides: dict[str, Any], since: datetime,
             run_id: str | None = None) -> RunOptions:
-    return RunOptions(tasks=tasks, keep_going=True, mode="grade", overrides=overrides, since=since, run_id=run_id)
+    return RunOptions(tasks=tasks, keep_going=True, mode=GRADE, overrides=overrides, since=since, run_id=run_id)
 
 
 def grade(lab: Lab, target: Target, opts: RunOptions, *, observer: Observer | None = None,
           redactor: Redactor | None = None, student: str | None = None, **runner_options: Any) -> RunRecord:
     """Grade the account behind `target` (which becomes read-only) and return the record."""
-    if opts.mode != "grade":
-        raise ValueError("grade() needs RunOptions(mode='grade')")
-    guard(target)
-    share_reads(target)
-    runner = Runner(lab, target, opts, observer=observer, redactor=redactor, **runner_options)
-    # The loop's own step runner, with grading's rules on top: read-only, and each check runs once.
-    runner.steps = GuardedStepRunner(clock=runner.steps.clock, sleep=runner.steps.sleep,
-                                     observer=runner.steps.observer)
-    record = runner.run()
+    if not isinstance(opts.mode, Grade):
+        raise ValueError("grade() needs grade mode's options (grader.options)")
+    record = Runner(lab, target, opts, observer=observer, redactor=redactor, **runner_options).run()
     return replace(record, student=student) if student is not None else record
 
 
