@@ -90,7 +90,7 @@ def _write_history(emulator: Any, bucket: str, files: int) -> None:
 
 
 def _run(endpoint: str, bucket: str, folder: Path) -> float:
-    from runner.cli import main
+    from runner.commands.main import main
 
     lab = folder / f"{bucket}.yaml"
     lab.write_text(LAB.format(bucket=bucket))

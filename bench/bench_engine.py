@@ -78,7 +78,7 @@ def waiting_on_the_emulator() -> Iterator[Waiting]:
 
 def run_lab(endpoint: str, record: Path | None = None) -> None:
     """Run the KMS lab through `labrunner run`, its record written to `record` (else a temporary file)."""
-    from runner.cli import main
+    from runner.commands.main import main
 
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "out.txt", "w") as out:
         code = main(["run", str(LAB), "--target", endpoint, "--region", REGION,
@@ -371,7 +371,7 @@ def measure(repeats: int = 40, where: str = "process") -> dict[str, Any]:
 @contextmanager
 def _clocked(parts: dict[str, float], waiting: Waiting) -> Iterator[None]:
     """Time the runner's stages into `parts`, in ms: each without the stages inside it, or the waiting."""
-    import runner.engine.cli
+    import runner.commands.run
     import runner.validate
     from runner.engine.console import Console
     from runner.engine.ledger import Checkpoint
@@ -379,7 +379,7 @@ def _clocked(parts: dict[str, float], waiting: Waiting) -> Iterator[None]:
     from runner.engine.targets import Target
 
     stages = [(runner.validate, "load_lab", "load and validate the lab"),
-              (runner.engine.cli, "open_target", "open the target (session, credentials)"),
+              (runner.commands.run, "open_target", "open the target (session, credentials)"),
               (Checkpoint, "__call__", "write the record as the run goes (ledger)"),
               (Checkpoint, "finish", "write the final record"),
               (StepRunner, "prepare", "render and check each step's parameters"),

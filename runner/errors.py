@@ -7,10 +7,8 @@ what is wrong and how to fix it; `LabError` carries a list of them so a caller c
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NamedTuple
 
 
@@ -71,29 +69,6 @@ class LabError(Exception):
 
 class UsageError(Exception):
     """A mistake on the command line (bad option value, missing file): exit status 2."""
-
-
-def check_output(path: str | os.PathLike[str], option: str, *, folder: bool = False) -> None:
-    """Refuse an output path that cannot be written, before anything runs: a `UsageError` naming `option`.
-
-    A run finds out only when it first writes its record, by then on an open target (and a grade only
-    at its end, after the work); this asks first. Nothing is created: the folders the write would
-    make are made then. `folder`: the path names a folder to write files into.
-    """
-    where = Path(path)
-    if where.is_dir() and not folder:
-        raise UsageError(f"{option} {where}: is a folder; name a file in it, e.g. {where / 'out.json'}")
-    if where.exists() and folder and not where.is_dir():
-        raise UsageError(f"{option} {where}: is a file; name a folder (it is made if missing)")
-    if where.exists() and not folder and not os.access(where, os.W_OK):
-        raise UsageError(f"{option} {where}: the file is read-only")
-    existing = where if folder else where.parent
-    while not existing.exists() and existing != existing.parent:  # the folders the write would make
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UsageError(f"{option} {where}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"{option} {where}: cannot write in {existing} (permission denied)")
 
 
 def did_you_mean(word: str, candidates: Iterable[str], *, cutoff: float = 0.6) -> str | None:

@@ -1,7 +1,7 @@
 """A pytest plugin: `pytest labs/` collects every lab and runs it, one test item per task.
 
 Registered through the `pytest11` entry point as `labrunner` (disable it with `-p no:labrunner`).
-It sits beside `runner.engine.cli`: it validates a lab with `runner.validate`, opens a target with
+It sits beside `labrunner run` (`runner.commands.run`): it validates a lab with `runner.validate`, opens a target with
 `runner.engine.targets`, runs the tasks one at a time with `runner.engine.loop.TaskByTask`, and writes
 the same JSON record as `labrunner run`.
 

@@ -1,4 +1,4 @@
-"""`labrunner report RECORD... --html FILE`: run or grade records as one self-contained HTML page.
+"""Run or grade records as one self-contained HTML page (what `labrunner report` writes).
 
 Reads only the JSON records that `labrunner run` and `labrunner grade` write (`docs/record.md`), never
 an account, and decides nothing: statuses and scores are the record's. One record of a run is shown
@@ -13,21 +13,17 @@ and error messages): the template is Jinja2 with autoescaping, and nothing is ma
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from runner.durations import format_duration
 from runner.engine.record import read_json
 from runner.errors import UsageError
 
-EXIT_OK = 0
 #: Statuses with a colour; anything else a record holds is shown as `unknown`, never as a CSS class.
 STATUSES = ("passed", "failed", "error", "skipped", "interrupted")
 #: A value longer than this (as JSON) is cut in the page; the record keeps all of it.
@@ -277,36 +273,3 @@ def render(records: Sequence[Loaded]) -> str:
     if is_class(records):
         return str(template.render(kind="class", cls=class_view(records), run=None))
     return str(template.render(kind="run", run=run_view(records[0]), cls=None))
-
-
-def _write(path: str, text: str) -> Path:
-    """Write atomically (a temporary file beside it, then `os.replace`): a browser never sees half a page.
-
-    Not `runner.engine.record.write_text`: a report reads records and needs nothing of the engine.
-    """
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"--html: {path} is a folder; name the page to write, e.g. {target / 'report.html'}")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise UsageError(f"--html: cannot write {path} ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def report_command(args: argparse.Namespace, out: TextIO) -> int:
-    """`labrunner report RECORD... --html FILE`: exit 0, or 2 (a `UsageError`) for a bad record."""
-    records = [load_record(path) for path in args.records]
-    page = render(records)
-    path = _write(args.html, page)
-    kind = f"class of {len(records)}" if is_class(records) else "run"
-    out.write(f"report: {path} ({records[0].data['lab']}, {kind})\n")
-    return EXIT_OK

@@ -1,22 +1,19 @@
-"""`labrunner new NAME`: write a small lab that validates and runs green, for an author to start from.
+"""A new lab's file: a small lab that validates and runs green, for an author to start from (`labrunner new`).
 
 The file has the schema modeline (so an editor with the YAML language server completes and checks it
 from the first keystroke), `lab`, `title`, `description`, and one task whose step creates an S3 bucket
 with a random name (cleaned up at the end) and whose check proves the bucket exists. It only writes a
-file: `labrunner validate` and `labrunner run` are the next commands, and it prints them.
+file; `labrunner validate` and `labrunner run` are the next commands.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 from pathlib import Path
-from typing import TextIO
 
 from runner.errors import UsageError
 
-EXIT_OK = 0
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 TEMPLATE = """\
@@ -95,34 +92,3 @@ def schema_reference(lab_file: Path) -> str:
         if schema.is_file():
             return Path(os.path.relpath(schema, folder)).as_posix()
     return SCHEMA_ID
-
-
-def new_command(args: argparse.Namespace, out: TextIO) -> int:
-    """`labrunner new NAME [--force]`: exit 0, or 2 (a `UsageError`) for a bad name or an existing file."""
-    cwd = Path.cwd()
-    path, name = destination(str(args.name), cwd)
-    if path.exists() and not args.force:
-        raise UsageError(f"{_shown(path, cwd)} already exists; pass --force to overwrite it")
-    if path.exists() and not path.is_file():
-        raise UsageError(f"{_shown(path, cwd)} is not a file")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(lab_text(name, schema_reference(path)), encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {_shown(path, cwd)}: {exc.strerror or exc}") from None
-    shown = _shown(path, cwd)
-    out.write(f"wrote {shown}\nnext:\n")
-    steps = [(f"labrunner validate {shown}", "check it, without touching any account"),
-             (f"labrunner run {shown}", "run it on the embedded emulator"),
-             (f"pytest {shown}", "or run it as tests, one per task")]
-    width = max(len(command) for command, _ in steps)
-    for command, why in steps:
-        out.write(f"  {command.ljust(width)}   # {why}\n")
-    return EXIT_OK
-
-
-def _shown(path: Path, cwd: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(cwd.resolve()))
-    except ValueError:
-        return str(path)

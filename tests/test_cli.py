@@ -1,7 +1,9 @@
-"""The validate, schema and actions commands, and what start-up imports."""
+"""The validate, schema and actions commands, where each command lives, and what start-up imports."""
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import io
 import json
 import subprocess
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.cli import main
+from runner.commands.main import main, parser
 from runner.schema import render_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,13 +130,24 @@ def test_unknown_action_exits_2_with_a_did_you_mean(name: str, hint: str,
     assert "Traceback" not in err
 
 
+# ---- where each command lives
+
+
+def test_every_command_is_one_module_with_a_command_function() -> None:
+    subparsers = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(subparsers.choices) == {"validate", "schema", "actions", "run", "grade", "cleanup", "report", "new",
+                                       "emulator"}
+    for name in subparsers.choices:
+        assert callable(importlib.import_module(f"runner.commands.{name}").command), name
+
+
 # ---- start-up
 
 _PROBE = """
 import sys
-import runner.cli
+import runner.commands.main
 try:
-    runner.cli.main({argv!r})
+    runner.commands.main.main({argv!r})
 except SystemExit:
     pass
 heavy = ("boto3", "botocore", "moto", "runner.emulator", "runner.engine", "jsonschema", "jinja2", "yaml")

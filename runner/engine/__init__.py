@@ -3,8 +3,8 @@
 Pipeline, one way: `targets` (where calls go) -> `context` (variables, builtins, the ActionContext)
 -> `assertions` + `retrying` -> `steps` (one step: render, call, assert, retry, save) -> `modes` (what a
 kind of run decides) -> `loop` (tasks, cleanup) -> `record` / `junit` / `console` (outputs; they decide
-nothing) -> `cli` (`labrunner run`).
-The engine imports the model, templates, registry and actions; nothing below it imports the engine.
+nothing). A library: `runner.commands` (`labrunner run`, `cleanup`) and `runner.grading` drive it; it
+imports the model, templates, registry and actions, and nothing below it imports the engine.
 """
 
 from runner.engine.loop import Runner, RunOptions, run_lab

@@ -1,6 +1,6 @@
 """The run loop: vars, then tasks in order, then every cleanup, then the record.
 
-Called by `cli.py` (and by tests directly) with a validated `Lab` and an open `Target`; each step is
+Called by the commands and grading (and by tests directly) with a validated `Lab` and an open `Target`; each step is
 run by `steps.py`, and whatever differs between a run and a grade is the mode's (`modes.py`): what
 a task runs, how it is credited, what a failed task blocks, whether the lab's `cleanup` runs. The
 rules the loop itself keeps (docs/authoring.md tells authors the same):

@@ -1,10 +1,10 @@
 """Ctrl-C and SIGTERM during a run: stop the step, clean up, save the record; twice: skip the cleanup.
 
-`cli.py` installs `Interrupts` around `Runner.run` (main thread only; the previous handlers come back
-afterwards) and wraps the console in `Interrupts.watch`, an observer that tells it which phase the
-loop is in. The loop already turns a `KeyboardInterrupt` into an `interrupted` run whose cleanups
-still run, and a `KeyboardInterrupt` during a cleanup into "skip the rest"; this module decides when
-a signal becomes one:
+`labrunner run` (`runner.commands.run`) installs `Interrupts` around `Runner.run` (main thread only;
+the previous handlers come back afterwards) and wraps the console in `Interrupts.watch`, an observer
+that tells it which phase the loop is in. The loop already turns a `KeyboardInterrupt` into an
+`interrupted` run whose cleanups still run, and a `KeyboardInterrupt` during a cleanup into "skip the
+rest"; this module decides when a signal becomes one:
 
 - during the tasks, the first signal raises at once (stopping the current call, or a retry's sleep);
 - during the cleanup, the first signal (if none came before) only marks the run interrupted, and the

@@ -1,4 +1,4 @@
-"""`labrunner run` through `runner.cli.main`: exit codes 0, 1 and 2, and nothing touched on bad input."""
+"""`labrunner run` through `runner.commands.main.main`: exit codes 0, 1 and 2, and nothing touched on bad input."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from engine_helpers import DATA, write_lab
 
-from runner.cli import main
+from runner.commands.main import main
 from runner.emulator import Emulator
 
 PASSING = """\
@@ -141,7 +141,7 @@ def test_missing_lab_file_exits_2(tmp_path: Path) -> None:
 
 
 def test_aws_target_confirms_before_the_first_call(monkeypatch: pytest.MonkeyPatch) -> None:
-    from runner.engine import cli
+    from runner.commands import run as cli
     from runner.engine.targets import Identity, Target
 
     class FakeTty(io.StringIO):
@@ -153,7 +153,7 @@ def test_aws_target_confirms_before_the_first_call(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(cli, "open_target", lambda *args, **kwargs: target)
     args = cli_args(["--target", "aws"])
     out = io.StringIO()
-    code = cli.run_command(args, out, stdin=FakeTty("n\n"))
+    code = cli.command(args, out, stdin=FakeTty("n\n"))
     assert code == 2
     text = out.getvalue()
     assert "AWS account 210987654321" in text and "arn:aws:iam::210987654321:user/me" in text
@@ -161,6 +161,6 @@ def test_aws_target_confirms_before_the_first_call(monkeypatch: pytest.MonkeyPat
 
 
 def cli_args(extra: list[str]) -> argparse.Namespace:
-    from runner.cli import _parser
+    from runner.commands.main import parser
 
-    return _parser().parse_args(["run", str(DATA / "features.yaml"), *extra])
+    return parser().parse_args(["run", str(DATA / "features.yaml"), *extra])

@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.config import Config
 
-from runner.cli import main
+from runner.commands.main import main
 from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
 from runner.engine.targets import new_session
 

@@ -13,12 +13,12 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from grading_helpers import KMS_LAB
 
-from runner.cli import main
+from runner.commands.grade import check_role_template, parse_since
+from runner.commands.main import main
 from runner.engine.record import AssertionRecord, RunRecord, StepRecord, TargetRecord, TaskRecord
 from runner.errors import UsageError
 from runner.grading import classroom, gradescope, junit, policy
 from runner.grading.accounts import Student, parse_accounts
-from runner.grading.cli import check_role_template, parse_since
 from runner.grading.guard import CODE, guard_client
 from runner.validate import load_lab
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from runner.cli import main
+from runner.commands.main import main
 from runner.loader import load_file
 
 Change = Callable[[dict[str, Any]], None]

@@ -19,7 +19,7 @@ from lab_helpers import drop_steps, run, statuses, task
 from lab_helpers import variant as lab_variant
 
 from runner import registry
-from runner.cli import main
+from runner.commands.main import main
 from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
 from runner.loader import load_file
 

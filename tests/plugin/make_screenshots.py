@@ -21,7 +21,7 @@ from pathlib import Path
 
 from plugin_helpers import REPO, class_record  # beside this file: on sys.path as a script and under pytest
 
-from runner.cli import main
+from runner.commands.main import main
 
 #: A small lab whose second task fails (a tag with the wrong value) and whose third is then skipped.
 DEMO_LAB = """\

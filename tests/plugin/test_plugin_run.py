@@ -177,7 +177,7 @@ def test_a_pytest_session_killed_mid_lab_leaves_a_ledger_that_labrunner_cleanup_
 
     import boto3
 
-    from runner.cli import main
+    from runner.commands.main import main
     from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
     from runner.engine.ledger import KILL_AFTER_ENV
 

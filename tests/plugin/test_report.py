@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from plugin_helpers import class_record
 
-from runner.cli import main
+from runner.commands.main import main
 from runner.report import Loaded, is_class, load_record, render, shape_problems
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'

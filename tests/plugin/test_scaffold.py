@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.cli import main
+from runner.commands.main import main
 from runner.schema import SCHEMA_ID
 from runner.validate import validate_file
 

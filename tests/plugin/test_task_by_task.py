@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from plugin_helpers import BROKEN_LAB, GOOD_LAB, RECORD_SCHEMA, write
 
-from runner.cli import main
+from runner.commands.main import main
 from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
 from runner.engine.ledger import Checkpoint, lab_digest, pending
 from runner.engine.loop import Runner, RunOptions, TaskByTask

@@ -2,7 +2,7 @@
 
 moto's state is process-global, so every test names its resources after a seeded tag (`random_id`)
 and looks only at those. Runs that must be killed or interrupted go through a real subprocess
-(`labrunner run`), pointed at the emulator served here; everything else calls `runner.cli.main`.
+(`labrunner run`), pointed at the emulator served here; everything else calls `runner.commands.main.main`.
 Test modules import these from here, never from `conftest`: several test folders have one, and which
 `conftest` module an import finds would depend on what pytest collected first.
 """

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from reliability_helpers import LABS
 
-from runner.cli import main
+from runner.commands.main import main
 
 
 @pytest.mark.parametrize("seed", [11, 12])

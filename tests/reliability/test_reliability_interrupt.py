@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from reliability_helpers import LABS, Live, clients, leftovers, record_when
 
-from runner.cli import main
+from runner.commands.main import main
 from runner.emulator import Emulator
 
 LAB = LABS / "interrupt.yaml"

@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from reliability_helpers import LABS, clients, labrunner, leftovers
 
-from runner.cli import main
+from runner.commands.main import main
 from runner.emulator import Emulator
 from runner.engine.ledger import KILL_AFTER_ENV
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from reliability_helpers import LABS, leftovers
 
-from runner.cli import main
+from runner.commands.main import main
 from runner.emulator import Emulator
 from runner.engine.record import Redactor
 from runner.engine.targets import Target

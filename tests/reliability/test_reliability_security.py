@@ -15,9 +15,9 @@ import pytest
 from reliability_helpers import ROOT
 
 from runner import templates
-from runner.cli import _parser, main
+from runner.commands import cleanup
+from runner.commands.main import main, parser
 from runner.emulator import Emulator
-from runner.engine import cli as engine_cli
 from runner.engine.targets import Identity, Target
 
 INVALID = ROOT / "tests" / "data" / "invalid"
@@ -158,13 +158,13 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch, account: str) -> list[Any]:
     def open_target(*args: Any, **kwargs: Any) -> Target:
         opened.append(args)
         return target
-    monkeypatch.setattr(engine_cli, "open_target", open_target)
+    monkeypatch.setattr(cleanup, "open_target", open_target)
     monkeypatch.setattr(Target, "client", lambda *a, **k: pytest.fail("no AWS call may be made"))
     return opened
 
 
 def cleanup_args(record: Path, *extra: str) -> Any:
-    return _parser().parse_args(["cleanup", str(record), *extra])
+    return parser().parse_args(["cleanup", str(record), *extra])
 
 
 def test_cleanup_of_an_aws_run_needs_target_aws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -182,14 +182,14 @@ def test_cleanup_on_aws_refuses_another_account(tmp_path: Path, monkeypatch: pyt
     from runner.errors import UsageError
 
     with pytest.raises(UsageError, match="ran in AWS account 111122223333, but these credentials are for 999999999999"):
-        engine_cli.cleanup_command(cleanup_args(aws_record(tmp_path), "--target", "aws", "--yes"), io.StringIO())
+        cleanup.command(cleanup_args(aws_record(tmp_path), "--target", "aws", "--yes"), io.StringIO())
 
 
 def test_cleanup_on_aws_shows_account_and_region_and_asks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_aws(monkeypatch, "111122223333")
     record = aws_record(tmp_path)
     out = io.StringIO()
-    code = engine_cli.cleanup_command(cleanup_args(record, "--target", "aws"), out, stdin=FakeTty("n\n"))
+    code = cleanup.command(cleanup_args(record, "--target", "aws"), out, stdin=FakeTty("n\n"))
     assert code == 2
     text = out.getvalue()
     assert "AWS account 111122223333" in text and "region eu-west-1" in text
@@ -198,7 +198,7 @@ def test_cleanup_on_aws_shows_account_and_region_and_asks(tmp_path: Path, monkey
 
 
 def test_the_emulator_listens_on_loopback_unless_told_otherwise() -> None:
-    assert _parser().parse_args(["emulator"]).host == "127.0.0.1"
+    assert parser().parse_args(["emulator"]).host == "127.0.0.1"
     with Emulator() as emu:
         assert emu._server.server_address[0] == "127.0.0.1"
         assert emu.endpoint.startswith("http://127.0.0.1:")

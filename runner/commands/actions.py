@@ -1,15 +1,19 @@
-"""`labrunner actions`: what each action is, whether it is read-only, what it needs and takes.
+"""`labrunner actions [NAME]`: what each action is, whether it is read-only, what it needs and takes.
 
-Reads the registry and botocore's models; decides nothing.
+Every action, one AWS service's operations (`aws.kms`), or one action in full (`aws.kms.create_key`,
+`s3.upload_file`), as text or JSON. Reads the registry (`runner.registry`) and botocore's models
+(`runner.aws_models`); decides nothing.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from typing import Any, TextIO
 
 from runner import aws_models, registry
+from runner.commands.exits import EXIT_OK
 from runner.errors import UsageError, suggestion
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -67,7 +71,8 @@ def _summary(spec: registry.ActionSpec) -> dict[str, Any]:
     }
 
 
-def actions(name: str | None, fmt: str, out: TextIO) -> int:
+def command(args: argparse.Namespace, out: TextIO) -> int:
+    name, fmt = args.name, args.format
     if name is None:
         return _list_all(fmt, out)
     if name.startswith("aws.") and name.count(".") == 1:
@@ -81,7 +86,7 @@ def actions(name: str | None, fmt: str, out: TextIO) -> int:
             "paginate": spec.can_paginate}
     if fmt == "json":
         out.write(json.dumps(info, indent=2) + "\n")
-        return 0
+        return EXIT_OK
     out.write(f"{spec.name}: {spec.summary}\n")
     out.write(f"  read-only: {'yes' if spec.read_only else 'no'}\n")
     out.write(f"  permissions: {', '.join(spec.permissions) or 'none'}\n")
@@ -93,7 +98,7 @@ def actions(name: str | None, fmt: str, out: TextIO) -> int:
         out.write(f"    {row['name']}: {row['type']}{flag}  {row['description']}\n".rstrip() + "\n")
     if spec.example:
         out.write("  example:\n" + "".join(f"    {line}\n" for line in spec.example.splitlines()))
-    return 0
+    return EXIT_OK
 
 
 def _list_all(fmt: str, out: TextIO) -> int:
@@ -101,7 +106,7 @@ def _list_all(fmt: str, out: TextIO) -> int:
     if fmt == "json":
         rows = [{**_summary(s), "parameters": _builtin_params(s)} for s in builtins.values()]
         out.write(json.dumps({"actions": rows, "aws_services": list(aws_models.service_names())}, indent=2) + "\n")
-        return 0
+        return EXIT_OK
     width = max(len(n) for n in builtins)
     out.write(f"{'ACTION':<{width}}  READ-ONLY  PERMISSIONS / PARAMETERS\n")
     for spec in builtins.values():
@@ -112,7 +117,7 @@ def _list_all(fmt: str, out: TextIO) -> int:
               "snake_case; read-only when the operation starts with Get, Describe, List, Head or Lookup.\n"
               "  'labrunner actions aws.kms' lists a service's operations; "
               "'labrunner actions aws.kms.create_key' shows one.\n")
-    return 0
+    return EXIT_OK
 
 
 def _list_service(service: str, fmt: str, out: TextIO) -> int:
@@ -124,7 +129,7 @@ def _list_service(service: str, fmt: str, out: TextIO) -> int:
         rows = [{"name": op.action, "read_only": op.read_only, "permissions": list(op.permissions)}
                 for op in ops.values()]
         out.write(json.dumps({"service": service, "operations": rows}, indent=2) + "\n")
-        return 0
+        return EXIT_OK
     for op in ops.values():
         out.write(f"{op.action:<60} {'read-only' if op.read_only else 'mutating'}\n")
-    return 0
+    return EXIT_OK

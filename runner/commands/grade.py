@@ -1,9 +1,9 @@
-"""`labrunner grade`: from command-line options to an exit status.
+"""`labrunner grade LAB`: run a lab's checks, read-only, on one account or a class; an exit status.
 
-One account (the target, made read-only) or a class (`--accounts` with `--role-arn`, `--parallel`);
-`--print-policy` prints the grader role's policy and touches nothing. Reuses `runner.engine.cli`'s
-parsing of `--var`, `--task` and `--region`. Exit status: 0 every selected task passed for every
-student, 1 something is missing (or an account could not be graded), 2 bad input (nothing touched).
+One account (the target, made read-only by `runner.grading.grader`) or a class (`--accounts` with
+`--role-arn`, `--parallel`: `runner.grading.classroom`); then the records, JUnit, Gradescope results and
+a class's summary CSV. `--print-policy` prints the grader role's policy (`runner.grading.policy`) and
+touches nothing. Shared option values: `options.py`; statuses: `exits.py`.
 """
 
 from __future__ import annotations
@@ -13,21 +13,22 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from runner.engine.cli import check_tasks, check_vars, choose_region, parse_vars
+from runner.commands.exits import EXIT_FAILED, EXIT_OK
+from runner.commands.options import check_output, check_tasks, check_vars, choose_region, parse_faults, parse_vars
+from runner.engine.loop import RunOptions
 from runner.engine.record import Redactor, RunRecord, write_record
-from runner.engine.targets import open_target
-from runner.errors import UsageError, check_output
-from runner.grading import gradescope, junit, policy
+from runner.engine.targets import Target, open_target
+from runner.errors import UsageError
+from runner.grading import classroom, gradescope, junit, policy
+from runner.grading.accounts import Student, read_accounts
 from runner.grading.grader import GradeConsole, grade, options
+from runner.model import Lab
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_SINCE = "7d"
 _AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-#: CloudTrail event history keeps 90 days: a window reaching further back finds nothing more.
-MAX_WINDOW = timedelta(days=90)
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime:
@@ -69,8 +70,9 @@ def check_role_template(template: str | None, accounts: str | None) -> str | Non
     return template
 
 
-def grade_command(args: argparse.Namespace, out: TextIO, **runner_options: Any) -> int:
-    """`labrunner grade`; `runner_options` (clock, sleep, wall) are for tests."""
+def command(args: argparse.Namespace, out: TextIO) -> int:
+    """`labrunner grade`: 0 every selected task passed for every student, 1 something is missing (or an
+    account could not be graded), 2 bad input (nothing touched)."""
     from runner.validate import load_lab
 
     overrides = parse_vars(list(args.var or []))
@@ -86,7 +88,7 @@ def grade_command(args: argparse.Namespace, out: TextIO, **runner_options: Any) 
         out.write(policy.render(lab, tasks))
         return EXIT_OK
     since = parse_since(args.since)
-    region = choose_region(args, lab)
+    region = choose_region(args.region, lab.region)
     template = check_role_template(args.role_arn, args.accounts)
     if args.parallel < 1:
         raise UsageError(f"--parallel: expected at least 1, got {args.parallel}")
@@ -99,20 +101,15 @@ def grade_command(args: argparse.Namespace, out: TextIO, **runner_options: Any) 
             check_output(path, option, folder=folder)
     students = None
     if args.accounts:
-        from runner.grading.accounts import read_accounts
-
         students = read_accounts(args.accounts)
-    from runner.cli import parse_faults
-
-    target = open_target(args.target, region, args.profile, faults=parse_faults(getattr(args, "faults", None)))
+    target = open_target(args.target, region, args.profile, faults=parse_faults(args.faults))
     try:
         if students is not None:
             assert template is not None
-            return _grade_class(args, out, lab, target, students, template, options(tasks, overrides, since),
-                                runner_options)
+            return _grade_class(args, out, lab, target, students, template, options(tasks, overrides, since))
         redactor = Redactor()
         record = grade(lab, target, options(tasks, overrides, since),
-                       observer=GradeConsole(out, redactor, since), redactor=redactor, **runner_options)
+                       observer=GradeConsole(out, redactor, since), redactor=redactor)
     finally:
         target.close()
     path = write_record(args.record or _default_record(lab.name, record), record, redactor)
@@ -132,11 +129,10 @@ def _default_record(lab: str, record: RunRecord) -> Path:
     return Path("runs") / f"grade-{lab}-{_stamp(record)}-{record.run_id}.json"
 
 
-def _grade_class(args: argparse.Namespace, out: TextIO, lab: Any, target: Any, students: list[Any], template: str,
-                 opts: Any, runner_options: dict[str, Any]) -> int:
-    from runner.grading import classroom
-
-    room = classroom.Classroom(lab, target, template, opts, runner_options)
+def _grade_class(args: argparse.Namespace, out: TextIO, lab: Lab, target: Target, students: list[Student],
+                 template: str, opts: RunOptions) -> int:
+    """Grade every student's account, `args.parallel` at a time; the table, the records and the exports."""
+    room = classroom.Classroom(lab, target, template, opts)
     count = f"{len(students)} account{'s' if len(students) != 1 else ''}"
     out.write(f"labrunner grade {lab.name}: {count}, {min(args.parallel, len(students))} at a time, as {template} "
               f"(read-only), evidence since {opts.since:%Y-%m-%dT%H:%M:%SZ}\n")

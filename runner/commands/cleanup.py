@@ -1,0 +1,107 @@
+"""`labrunner cleanup RECORD`: delete what a run created, from its record's ledger; an exit status.
+
+Replays the record's pending cleanups newest first (`runner.engine.ledger.replay`), each marked done in
+the record as it finishes, so it is safe to repeat and works after a crash or kill -9. It goes where the
+run went: the record's endpoint, or `--target aws` (asking first, `confirm.py`, and only with
+credentials for the account the run used). A run on the embedded emulator left nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from runner.commands.confirm import check_same_account, confirm, require_answer
+from runner.commands.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from runner.commands.options import choose_region
+from runner.engine.console import Console
+from runner.engine.context import RunContext, RunInfo
+from runner.engine.ledger import Replayed, describe_entries, pending, read_record, replay
+from runner.engine.record import Redactor
+from runner.engine.steps import StepRunner
+from runner.engine.targets import Target, open_target, parse_target
+from runner.errors import UsageError
+from runner.model import Lab
+
+
+def command(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) -> int:
+    """`labrunner cleanup RECORD`: run the record's pending cleanups, newest first, marking each done.
+
+    Exit 0 when nothing the run registered is left, 1 when some cleanup failed (run it again, or remove
+    what it names by hand), 2 for a file that is not a record or options that do not fit it.
+    """
+    stdin = stdin if stdin is not None else sys.stdin
+    data = read_record(args.record)
+    run_id, recorded = data.get("run_id"), data.get("target") or {}
+    kind, _ = parse_target(args.target)
+    waiting = pending(data)
+    if recorded.get("kind") == "emulator" and kind == "emulator":
+        out.write(f"run {run_id} used the embedded emulator, which stopped with that run: nothing it made "
+                  "remains, so there is nothing to clean up\n")
+        return EXIT_OK
+    if not waiting:
+        out.write(f"{args.record}: nothing to clean up (every cleanup of run {run_id} has run)\n")
+        return EXIT_OK
+    if kind == "emulator":  # the default: the record's own endpoint
+        if recorded.get("kind") == "aws":
+            raise UsageError(f"run {run_id} ran on AWS account {recorded.get('account')} in "
+                             f"{recorded.get('region')}: pass --target aws (and --profile) to clean it up")
+        spec = str(recorded.get("endpoint"))
+    elif kind == "aws" and recorded.get("kind") != "aws":
+        raise UsageError(f"run {run_id} did not run on AWS (it ran on {recorded.get('kind')} "
+                         f"{recorded.get('endpoint') or ''}); nothing of it is in an AWS account")
+    else:
+        spec = args.target
+    require_answer(kind, bool(args.yes), stdin, "deletes resources in")
+    region = choose_region(args.region, recorded.get("region"))
+    ledger = data.get("ledger") or []
+    target = open_target(spec, region, args.profile)
+    try:
+        if target.kind == "aws":
+            check_same_account(target, data)
+            listed = "".join(f"  {line}\n" for line in describe_entries([ledger[i] for i in waiting]))
+            if not confirm(target, f"labrunner cleanup deletes what the run made, newest first:\n{listed}", out,
+                           stdin, bool(args.yes)):
+                out.write("Cancelled: nothing was deleted.\n")
+                return EXIT_USAGE
+        out.write(f"labrunner cleanup: run {run_id} of {data.get('lab')} on {target.describe()}: "
+                  f"{len(waiting)} pending cleanup{'s' if len(waiting) != 1 else ''}, newest first\n")
+        results = _replay(data, args.record, target, out)
+    finally:
+        target.close()
+    failed = [r for r in results if r.state != "done"]
+    if failed:
+        out.write(f"{len(failed)} cleanup(s) failed; fix what they say and run labrunner cleanup {args.record} "
+                  "again\n")
+        return EXIT_FAILED
+    out.write(f"cleaned up: every resource run {run_id} registered is gone\n")
+    return EXIT_OK
+
+
+def _replay(data: dict[str, Any], path: str, target: Target, out: TextIO) -> list[Replayed]:
+    """Run the pending cleanups on a context rebuilt from the record (its run id, start, seed), printing each."""
+    redactor = Redactor()
+    try:
+        started = datetime.strptime(str(data.get("started")), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        started = datetime.now(UTC)
+    stub = Lab(name=str(data.get("lab")), title=str(data.get("title", "")),
+               path=Path(str(data.get("file") or ".")), tasks=(), vars={})
+    ctx = RunContext.create(stub, RunInfo(str(data.get("run_id")), started), target, int(data.get("seed") or 0),
+                            redactor=redactor)
+    steps = StepRunner(observer=Console(out, redactor))
+
+    def execute(prepared: Any) -> Any:
+        record, _ = steps.execute(prepared, ctx)
+        return record
+
+    def report(done: Replayed) -> None:
+        if done.state == "done" and done.record is not None and done.record.status != "passed":
+            out.write(f"      {done.why}: counted as done\n")
+        elif done.record is None:
+            out.write(f"  - {done.entry.get('key')} ({done.entry.get('action')}) ... FAILED: {done.why}\n")
+
+    return replay(data, path, execute, redactor, on_done=report)

@@ -1,0 +1,34 @@
+"""`labrunner validate LAB...`: every problem in each lab, as text or JSON; 0 when all are valid, else 2.
+
+Touches no account: it only reads the labs (`runner.validate`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any, TextIO
+
+from runner.commands.exits import EXIT_OK, EXIT_USAGE
+from runner.validate import validate_file
+
+
+def command(args: argparse.Namespace, out: TextIO) -> int:
+    results: list[dict[str, Any]] = []
+    total = 0
+    for path in args.labs:
+        lab, problems = validate_file(path, path)
+        total += len(problems)
+        results.append({"lab": path, "valid": not problems, "problems": [p.to_json() for p in problems]})
+        if args.format == "text":
+            for problem in problems:
+                out.write(problem.format() + "\n")
+            if lab is not None:
+                steps = sum(len(t.steps) + len(t.checks) for t in lab.tasks)
+                out.write(f"{path}: valid ({len(lab.tasks)} tasks, {steps} steps and checks)\n")
+    if args.format == "json":
+        out.write(json.dumps({"valid": total == 0, "labs": results}, indent=2) + "\n")
+    elif total:
+        labs = sum(1 for r in results if not r["valid"])
+        out.write(f"{total} problem{'s' if total != 1 else ''} in {labs} lab{'s' if labs != 1 else ''}\n")
+    return EXIT_OK if total == 0 else EXIT_USAGE
