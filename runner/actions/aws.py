@@ -1,9 +1,9 @@
 """The `aws.<service>.<operation>` family: any boto3 client operation, with no per-operation code.
 
-Also the vocabulary every action shares with the engine, which imports it from here (actions never
-import the engine): `ActionFailed`, the AWS-style error an action reports; `failure_from`, which turns
-botocore's exceptions into one; and `plain`, which turns a boto3 response into JSON-ready data
-(streaming bodies and bytes become `{size, sha256[, text]}`, datetimes ISO 8601 strings, secrets "***").
+Also what the other actions and the engine use to call botocore and read its answers: `prepare_params`
+(a lab's YAML as botocore takes it), `plain`, which turns a boto3 response into JSON-ready data
+(streaming bodies and bytes become `{size, sha256[, text]}`, datetimes ISO 8601 strings, secrets "***"),
+and `digest`. How a call fails (`ActionFailed`, `aws_errors`) is `failures.py`.
 """
 
 from __future__ import annotations
@@ -13,70 +13,16 @@ import datetime as dt
 import decimal
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from runner.actions.failures import aws_errors
 from runner.aws_models import AwsOperation
 from runner.registry import ActionContext
 from runner.secret_keys import REDACTED, is_secret_key
 
 #: Bodies up to this size that decode as UTF-8 are kept as `text` in results.
 TEXT_LIMIT = 64 * 1024
-
-
-class ActionFailed(Exception):
-    """An action failed the way AWS reports failures: an error code, a message, an HTTP status.
-
-    `expect_error`, `ignore_errors` and `retry.on` match `code`; `document()` is what `expect`
-    sees for a step that expects the error.
-    """
-
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
-
-    def document(self) -> dict[str, Any]:
-        return {"Error": {"Code": self.code, "Message": self.message}, "HTTPStatusCode": self.status}
-
-
-def failure_from(exc: BaseException) -> ActionFailed | None:
-    """The `ActionFailed` that a botocore/boto3 exception stands for, or None for anything else."""
-    if isinstance(exc, ActionFailed):
-        return exc
-    from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
-
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        meta = exc.response.get("ResponseMetadata", {})
-        code = str(error.get("Code") or meta.get("HTTPStatusCode") or "Unknown")
-        message = str(error.get("Message") or "")
-        return ActionFailed(code, message, meta.get("HTTPStatusCode"))
-    if isinstance(exc, ParamValidationError):
-        return ActionFailed("ParamValidationError", str(exc.kwargs.get("report", exc)).strip())
-    if isinstance(exc, BotoCoreError):
-        # Connection failures, credential problems, waiters: botocore's class name is the code.
-        return ActionFailed(type(exc).__name__, str(exc))
-    # boto3's transfer manager wraps the ClientError it caught (S3UploadFailedError).
-    inner = exc.__cause__ or exc.__context__
-    if inner is not None and inner is not exc and type(exc).__module__.startswith("boto3"):
-        return failure_from(inner)
-    return None
-
-
-@contextlib.contextmanager
-def aws_errors() -> Iterator[None]:
-    """Raise what botocore or boto3 raised inside as the `ActionFailed` it stands for."""
-    try:
-        yield
-    except ActionFailed:
-        raise
-    except Exception as exc:
-        failure = failure_from(exc)
-        if failure is None:
-            raise
-        raise failure from None
 
 
 def digest(data: bytes, *, text: bool = True) -> dict[str, Any]:

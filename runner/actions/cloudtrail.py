@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from runner.actions.aws import ActionFailed, aws_errors
+from runner.actions.failures import ActionFailed, aws_errors
 from runner.durations import parse_duration
 from runner.registry import ActionContext, action
 

@@ -10,7 +10,8 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from runner.actions.aws import ActionFailed, digest
+from runner.actions.aws import digest
+from runner.actions.failures import ActionFailed
 from runner.durations import parse_duration
 from runner.registry import ActionContext, action
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from runner.actions.aws import aws_errors
+from runner.actions.failures import aws_errors
 from runner.registry import ActionContext, action
 
 Statement = dict[str, Any]

@@ -9,7 +9,8 @@ import urllib.parse
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from runner.actions.aws import ActionFailed, aws_errors, plain
+from runner.actions.aws import plain
+from runner.actions.failures import ActionFailed, aws_errors
 from runner.durations import parse_duration
 from runner.registry import ActionContext, action
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from runner.actions.aws import failure_from
+from runner.actions.failures import failure_from
 from runner.engine.targets import Identity, Target
 from runner.errors import UsageError
 

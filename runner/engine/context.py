@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from runner import templates
-from runner.actions.aws import ActionFailed
+from runner.actions.failures import ActionFailed
 from runner.engine.record import Redactor
 from runner.engine.targets import Identity, Target
 from runner.model import Lab

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner import fastschema, registry, templates
-from runner.actions.aws import ActionFailed, call_operation, failure_from, plain, prepare_params
+from runner.actions.aws import call_operation, plain, prepare_params
+from runner.actions.failures import ActionFailed, failure_from
 from runner.engine import assertions
 from runner.engine.assertions import Check
 from runner.engine.context import RunContext

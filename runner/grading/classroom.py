@@ -46,7 +46,7 @@ def role_arn(template: str, account: str) -> str:
 
 
 def _failure(exc: BaseException) -> str:
-    from runner.actions.aws import failure_from
+    from runner.actions.failures import failure_from
 
     failure = failure_from(exc)
     if failure is not None:

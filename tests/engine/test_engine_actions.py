@@ -13,7 +13,7 @@ import pytest
 from engine_helpers import CALLER, StubTarget
 
 from runner.actions import cloudtrail, http, kms, s3
-from runner.actions.aws import ActionFailed
+from runner.actions.failures import ActionFailed
 from runner.emulator import Emulator
 from runner.engine.context import Services
 from runner.engine.targets import Target
