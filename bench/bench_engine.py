@@ -88,9 +88,10 @@ def run_lab(endpoint: str, record: Path | None = None) -> None:
 
 
 def steps_ran(record: Path) -> int:
-    """How many steps, checks and cleanups a run's record shows run (what `ledger.executed_steps` counts)."""
-    from runner.engine.ledger import executed_steps, step_from_json, task_from_json
-    from runner.engine.record import read_json
+    """How many steps, checks and cleanups a run's record shows run (what `checkpoint.executed_steps` counts)."""
+    from runner.engine.checkpoint import executed_steps
+    from runner.engine.record_files import read_json
+    from runner.engine.record_json import step_from_json, task_from_json
 
     data = read_json(record, "the benchmark's own record")
     ran = SimpleNamespace(tasks=[task_from_json(t) for t in data["tasks"]],
@@ -373,8 +374,8 @@ def _clocked(parts: dict[str, float], waiting: Waiting) -> Iterator[None]:
     """Time the runner's stages into `parts`, in ms: each without the stages inside it, or the waiting."""
     import runner.commands.run
     import runner.validate
+    from runner.engine.checkpoint import Checkpoint
     from runner.engine.console import Console
-    from runner.engine.ledger import Checkpoint
     from runner.engine.steps import StepRunner
     from runner.engine.targets import Target
 

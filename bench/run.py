@@ -172,7 +172,7 @@ What this work changed (before it, on this machine: 1.40x, 5.2 ms a request):
   starts with an empty cache: each miss split the name once per alias (~90 µs, some 380 misses and
   35 ms a run, which the plain script still pays). `runner/engine/aliases.py` computes the same name
   with one split; tests compare both on every event name of the lab's services and on generated ones.
-- The record of a run in progress is written behind the run (`ledger.WriteBehind`), and its JSON is
+- The record of a run in progress is written behind the run (`write_behind.WriteBehind`), and its JSON is
   written by orjson, whose indented output is Python's `json` text about 20 times faster.
 - botocore's built-in event handlers are registered once per process and copied into each session
   (~1 ms instead of ~16 ms a session); every session shares one loader of the service models.

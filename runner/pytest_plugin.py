@@ -36,9 +36,10 @@ if TYPE_CHECKING:
 
     from _pytest._code.code import ExceptionInfo, TerminalRepr
 
-    from runner.engine.ledger import Checkpoint
+    from runner.engine.checkpoint import Checkpoint
     from runner.engine.loop import TaskByTask
-    from runner.engine.record import Redactor, StepRecord, TaskRecord
+    from runner.engine.record import StepRecord, TaskRecord
+    from runner.engine.redaction import Redactor
     from runner.engine.targets import Target
     from runner.model import Lab, Step, Task
 
@@ -198,9 +199,10 @@ class _LabRun:
 
     @classmethod
     def start(cls, config: pytest.Config, lab: Lab) -> _LabRun:
-        from runner.engine.ledger import Checkpoint, lab_digest
+        from runner.engine.checkpoint import Checkpoint
         from runner.engine.loop import Runner, RunOptions, TaskByTask
-        from runner.engine.record import Redactor
+        from runner.engine.redaction import Redactor
+        from runner.engine.resume import lab_digest
         from runner.engine.targets import DEFAULT_REGION, open_target
         from runner.errors import UsageError
 

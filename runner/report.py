@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.durations import format_duration
-from runner.engine.record import read_json
+from runner.engine.record_files import read_json
 from runner.errors import UsageError
 
 #: Statuses with a colour; anything else a record holds is shown as `unknown`, never as a CSS class.

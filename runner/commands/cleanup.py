@@ -19,8 +19,10 @@ from runner.commands.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from runner.commands.options import choose_region
 from runner.engine.console import Console
 from runner.engine.context import RunContext, RunInfo
-from runner.engine.ledger import Replayed, describe_entries, pending, read_record, replay
-from runner.engine.record import Redactor
+from runner.engine.ledger import describe_entries, pending
+from runner.engine.record_files import read_record
+from runner.engine.redaction import Redactor
+from runner.engine.replay import Replayed, replay
 from runner.engine.steps import StepRunner
 from runner.engine.targets import Target, open_target, parse_target
 from runner.errors import UsageError

@@ -18,7 +18,9 @@ from typing import TextIO
 from runner.commands.exits import EXIT_FAILED, EXIT_OK
 from runner.commands.options import check_output, check_tasks, check_vars, choose_region, parse_faults, parse_vars
 from runner.engine.loop import RunOptions
-from runner.engine.record import Redactor, RunRecord, write_record
+from runner.engine.record import RunRecord
+from runner.engine.record_files import write_record
+from runner.engine.redaction import Redactor
 from runner.engine.targets import Target, open_target
 from runner.errors import UsageError
 from runner.grading import classroom, gradescope, junit, policy

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from runner.commands.exits import EXIT_OK
-from runner.engine.record import write_text
+from runner.engine.record_files import write_text
 from runner.errors import UsageError
 from runner.report import is_class, load_record, render
 

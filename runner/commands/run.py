@@ -20,10 +20,14 @@ from runner.commands.confirm import check_same_account, confirm, require_answer
 from runner.commands.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from runner.commands.options import check_output, check_tasks, check_vars, choose_region, parse_faults, parse_vars
 from runner.engine import junit
+from runner.engine.checkpoint import Checkpoint
 from runner.engine.console import Console
-from runner.engine.ledger import Checkpoint, lab_digest, pending, plan_resume, read_record
+from runner.engine.ledger import pending
 from runner.engine.loop import Runner, RunOptions
-from runner.engine.record import Redactor, RunRecord
+from runner.engine.record import RunRecord
+from runner.engine.record_files import read_record
+from runner.engine.redaction import Redactor
+from runner.engine.resume import lab_digest, plan_resume
 from runner.engine.signals import Interrupts
 from runner.engine.targets import open_target, parse_target
 from runner.errors import UsageError

@@ -2,13 +2,18 @@
 
 Pipeline, one way: `targets` (where calls go) -> `context` (variables, builtins, the ActionContext)
 -> `assertions` + `retrying` -> `steps` (one step: render, call, assert, retry, save) -> `modes` (what a
-kind of run decides) -> `loop` (tasks, cleanup) -> `record` / `junit` / `console` (outputs; they decide
-nothing). A library: `runner.commands` (`labrunner run`, `cleanup`) and `runner.grading` drive it; it
-imports the model, templates, registry and actions, and nothing below it imports the engine.
+kind of run decides) -> `loop` (tasks, cleanup) -> `record` (the typed record) / `junit` / `console`
+(outputs; they decide nothing). Beside the loop: `redaction`, `record_json`, `record_files` and
+`write_behind` turn the record into a file; `checkpoint` writes it as the run goes; `ledger` keeps the
+cleanups in it, which `replay` (`labrunner cleanup`) and `resume` (`--resume`) read back. A library:
+`runner.commands` (`labrunner run`, `cleanup`) and `runner.grading` drive it; it imports the model,
+templates, registry and actions, and nothing below it imports the engine.
 """
 
 from runner.engine.loop import Runner, RunOptions, run_lab
-from runner.engine.record import RunRecord, to_json, write_record
+from runner.engine.record import RunRecord
+from runner.engine.record_files import write_record
+from runner.engine.record_json import to_json
 from runner.engine.targets import Target, open_target
 
 __all__ = ["RunOptions", "RunRecord", "Runner", "Target", "open_target", "run_lab", "to_json", "write_record"]

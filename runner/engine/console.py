@@ -12,7 +12,8 @@ from typing import Any, TextIO
 
 from runner.durations import format_duration
 from runner.engine.assertions import failed_lines
-from runner.engine.record import NOT_SELECTED, Redactor, RunRecord, StepRecord, TaskRecord
+from runner.engine.record import NOT_SELECTED, RunRecord, StepRecord, TaskRecord
+from runner.engine.redaction import Redactor
 from runner.engine.retrying import Waiting
 from runner.model import Step, Task
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from runner import templates
 from runner.actions.failures import ActionFailed
-from runner.engine.record import Redactor
+from runner.engine.redaction import Redactor
 from runner.engine.targets import Identity, Target
 from runner.model import Lab
 

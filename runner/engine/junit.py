@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from runner.engine.assertions import failed_lines, show_json
-from runner.engine.record import Redactor, RunRecord, to_json, write_text
+from runner.engine.record import RunRecord
+from runner.engine.record_files import write_text
+from runner.engine.record_json import to_json
+from runner.engine.redaction import Redactor
 
 
 def _case(suite: ET.Element, step: dict[str, Any], classname: str) -> dict[str, int]:

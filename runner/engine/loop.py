@@ -27,20 +27,21 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from runner.engine.context import RunContext, RunInfo, VarError, render_vars
-from runner.engine.ledger import Resume, ledger_of
+from runner.engine.ledger import ledger_of
 from runner.engine.modes import RUN, Credit, RunMode
 from runner.engine.observer import NullObserver, Observer
 from runner.engine.record import (
     NOT_SELECTED,
     ErrorInfo,
     LedgerState,
-    Redactor,
     RunRecord,
     RunStatus,
     StepRecord,
     TargetRecord,
     TaskRecord,
 )
+from runner.engine.redaction import Redactor
+from runner.engine.resume import Resume
 from runner.engine.retrying import Clock, Sleep
 from runner.engine.steps import Prepared, base_record, learn_marked
 from runner.engine.targets import Target

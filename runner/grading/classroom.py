@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.engine.loop import RunOptions
-from runner.engine.record import RunRecord, TargetRecord, TaskRecord, write_record, write_text
+from runner.engine.record import RunRecord, TargetRecord, TaskRecord
+from runner.engine.record_files import write_record, write_text
 from runner.engine.targets import Target, new_session
 from runner.grading.accounts import Student
 from runner.grading.grader import grade

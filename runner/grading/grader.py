@@ -13,7 +13,8 @@ from typing import Any
 from runner.engine.console import Console
 from runner.engine.loop import Runner, RunOptions
 from runner.engine.observer import Observer
-from runner.engine.record import Redactor, RunRecord, TaskRecord
+from runner.engine.record import RunRecord, TaskRecord
+from runner.engine.redaction import Redactor
 from runner.engine.targets import Target
 from runner.grading.mode import GRADE, Grade
 from runner.model import Lab

@@ -13,7 +13,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from runner.engine.record import Redactor, RunRecord, to_json, write_text
+from runner.engine.record import RunRecord
+from runner.engine.record_files import write_text
+from runner.engine.record_json import to_json
+from runner.engine.redaction import Redactor
 from runner.grading.feedback import task_text
 
 

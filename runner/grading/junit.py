@@ -13,7 +13,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
-from runner.engine.record import NOT_SELECTED, Redactor, RunRecord, to_json, write_text
+from runner.engine.record import NOT_SELECTED, RunRecord
+from runner.engine.record_files import write_text
+from runner.engine.record_json import to_json
+from runner.engine.redaction import Redactor
 from runner.grading.feedback import task_text
 
 

@@ -16,7 +16,9 @@ from engine_helpers import DATA, FakeTime
 
 from runner.emulator import Emulator
 from runner.engine.loop import Runner, RunOptions
-from runner.engine.record import Redactor, RunRecord, StepRecord, to_json
+from runner.engine.record import RunRecord, StepRecord
+from runner.engine.record_json import to_json
+from runner.engine.redaction import Redactor
 from runner.engine.targets import Target
 from runner.validate import load_lab
 
@@ -135,7 +137,7 @@ def test_record_and_junit_of_a_failed_run(emulator: Emulator, fake_time: FakeTim
     import xml.etree.ElementTree as ET
 
     from runner.engine import junit
-    from runner.engine.record import write_record
+    from runner.engine.record_files import write_record
 
     record, _ = run("features-broken.yaml", emulator, fake_time, seed=8)
     path = write_record(tmp_path / "runs" / "r.json", record, Redactor())

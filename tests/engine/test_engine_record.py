@@ -16,20 +16,10 @@ from hypothesis import strategies as st
 
 from runner.engine import junit
 from runner.engine.console import Console, duration
-from runner.engine.record import (
-    AssertionRecord,
-    ErrorInfo,
-    Redactor,
-    RunRecord,
-    StepRecord,
-    TargetRecord,
-    TaskRecord,
-    bounded,
-    default_path,
-    to_json,
-    write_record,
-    write_text,
-)
+from runner.engine.record import AssertionRecord, ErrorInfo, RunRecord, StepRecord, TargetRecord, TaskRecord
+from runner.engine.record_files import default_path, write_record, write_text
+from runner.engine.record_json import bounded, to_json
+from runner.engine.redaction import Redactor
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "record.schema.json").read_text())
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -142,7 +132,7 @@ def test_console_wording() -> None:
 
 
 def test_presigned_url_signatures_and_session_tokens_are_redacted_but_the_url_stays() -> None:
-    from runner.engine.record import Redactor
+    from runner.engine.redaction import Redactor
 
     url = ("http://127.0.0.1:4566/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261129"
            "&X-Amz-Date=20261129T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host"
@@ -157,7 +147,7 @@ def test_presigned_url_signatures_and_session_tokens_are_redacted_but_the_url_st
 def test_checkpoints_reuse_what_finished_yet_hide_a_secret_learned_later(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from runner.engine.record import RecordJson
+    from runner.engine.record_json import RecordJson
 
     record = make_record()
     made, redact = RecordJson(), Redactor()  # the secret is not known yet: the first write shows it
@@ -194,7 +184,7 @@ _VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4)
 @settings(max_examples=300, deadline=None)
 @given(value=_VALUES, indent=st.booleans())
 def test_json_text_is_what_json_dumps_writes(value: object, indent: bool) -> None:
-    from runner.engine.record import json_text
+    from runner.engine.record_json import json_text
 
     layout: dict[str, object] = {"indent": 2} if indent else {"separators": (",", ":")}
     assert json_text(value, indent=indent) == json.dumps(value, default=str, ensure_ascii=False, **layout)
@@ -204,13 +194,13 @@ def test_json_text_is_what_json_dumps_writes(value: object, indent: bool) -> Non
 @given(value=st.recursive(st.floats(allow_nan=False, allow_infinity=False) | st.integers(),
                           lambda inner: st.lists(inner, max_size=4), max_leaves=20))
 def test_json_text_writes_the_same_numbers(value: object) -> None:
-    from runner.engine.record import json_text
+    from runner.engine.record_json import json_text
 
     assert json.loads(json_text(value)) == value
 
 
 def test_json_text_takes_what_orjson_refuses_and_writes_nan_as_null() -> None:
-    from runner.engine.record import json_text
+    from runner.engine.record_json import json_text
 
     assert json_text({"n": 2**70, "s": "\ud800"}) == json.dumps({"n": 2**70, "s": "\ud800"}, ensure_ascii=False,
                                                               separators=(",", ":"))

@@ -179,7 +179,7 @@ def test_a_pytest_session_killed_mid_lab_leaves_a_ledger_that_labrunner_cleanup_
 
     from runner.commands.main import main
     from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
-    from runner.engine.ledger import KILL_AFTER_ENV
+    from runner.engine.checkpoint import KILL_AFTER_ENV
 
     folder = write(tmp_path, {"pytest.ini": "[pytest]\n", "labs/good.yaml": GOOD_LAB})
     credentials = {"AWS_ACCESS_KEY_ID": EMULATOR_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET_KEY}

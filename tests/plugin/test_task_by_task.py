@@ -14,9 +14,12 @@ from plugin_helpers import BROKEN_LAB, GOOD_LAB, RECORD_SCHEMA, write
 
 from runner.commands.main import main
 from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
-from runner.engine.ledger import Checkpoint, lab_digest, pending
+from runner.engine.checkpoint import Checkpoint
+from runner.engine.ledger import pending
 from runner.engine.loop import Runner, RunOptions, TaskByTask
-from runner.engine.record import Redactor, RunRecord
+from runner.engine.record import RunRecord
+from runner.engine.redaction import Redactor
+from runner.engine.resume import lab_digest
 from runner.engine.targets import Target
 from runner.validate import load_lab
 

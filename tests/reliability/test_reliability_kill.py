@@ -20,7 +20,7 @@ from reliability_helpers import LABS, clients, labrunner, leftovers
 
 from runner.commands.main import main
 from runner.emulator import Emulator
-from runner.engine.ledger import KILL_AFTER_ENV
+from runner.engine.checkpoint import KILL_AFTER_ENV
 
 LAB = LABS / "resources.yaml"
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "record.schema.json").read_text())

@@ -25,8 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability_helpers import ROOT, WAIT
 
-from runner.engine import record as record_module
-from runner.engine.record import LedgerEntry, RunRecord, StepRecord, TargetRecord, TaskRecord, write_record
+from runner.engine import record_files
+from runner.engine.record import LedgerEntry, RunRecord, StepRecord, TargetRecord, TaskRecord
+from runner.engine.record_files import write_record
 
 SCHEMA = json.loads((ROOT / "schemas" / "record.schema.json").read_text())
 
@@ -106,13 +107,13 @@ def test_the_rename_is_made_durable_by_syncing_the_directory(tmp_path: Path, mon
         synced.append(os.path.isdir(f"/proc/self/fd/{fd}") if os.path.exists("/proc/self/fd") else True)
         real(fd)
     monkeypatch.setattr(os, "fsync", fsync)
-    record_module.write_text(tmp_path / "r.json", "{}\n")
+    record_files.write_text(tmp_path / "r.json", "{}\n")
     assert synced == [False, True]  # the file's data, then the directory entry
 
 
 WRITER = """
 import sys
-from runner.engine.record import write_record
+from runner.engine.record_files import write_record
 sys.path.insert(0, {tests!r})
 from test_reliability_record import make_record
 small, big = make_record(1, "small"), make_record(400, "big" * 50)
@@ -146,8 +147,8 @@ def test_sigkill_while_writing_never_leaves_half_a_record(tmp_path: Path, moment
 
 
 def test_records_written_behind_the_run_end_as_the_newest_each_written_whole(tmp_path: Path) -> None:
-    from runner.engine.ledger import Checkpoint
-    from runner.engine.record import Redactor
+    from runner.engine.checkpoint import Checkpoint
+    from runner.engine.redaction import Redactor
 
     checkpoint = Checkpoint(tmp_path / "r.json", Redactor(), min_interval=0)
     for steps in range(25):  # faster than the thread can write them all: some are skipped, never reordered
@@ -160,7 +161,7 @@ def test_records_written_behind_the_run_end_as_the_newest_each_written_whole(tmp
 
 
 def test_the_run_never_waits_for_the_disk_and_only_the_newest_text_is_written(tmp_path: Path) -> None:
-    from runner.engine.ledger import WriteBehind
+    from runner.engine.write_behind import WriteBehind
 
     started, release = threading.Event(), threading.Event()
     written: list[str] = []
@@ -182,7 +183,7 @@ def test_the_run_never_waits_for_the_disk_and_only_the_newest_text_is_written(tm
 
 
 def test_a_failed_write_behind_the_run_is_raised_in_the_run(tmp_path: Path) -> None:
-    from runner.engine.ledger import WriteBehind
+    from runner.engine.write_behind import WriteBehind
 
     def full_disk(path: Path, text: str) -> None:
         raise OSError(28, "No space left on device")
@@ -195,8 +196,8 @@ def test_a_failed_write_behind_the_run_is_raised_in_the_run(tmp_path: Path) -> N
 
 
 def test_finish_waits_for_the_writes_behind_and_writes_the_final_record_last(tmp_path: Path) -> None:
-    from runner.engine.ledger import Checkpoint
-    from runner.engine.record import Redactor
+    from runner.engine.checkpoint import Checkpoint
+    from runner.engine.redaction import Redactor
 
     path = tmp_path / "r.json"
     checkpoint = Checkpoint(path, Redactor(), min_interval=0)

@@ -17,7 +17,7 @@ from reliability_helpers import LABS, leftovers
 
 from runner.commands.main import main
 from runner.emulator import Emulator
-from runner.engine.record import Redactor
+from runner.engine.redaction import Redactor
 from runner.engine.targets import Target
 from runner.secret_keys import is_secret_key
 

@@ -1,0 +1,70 @@
+"""Record files written behind the run: on a thread of their own, newest first, while the run goes on.
+
+Used by `checkpoint.Checkpoint` for the writes of a run in progress; each write is
+`record_files.write_text`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from runner.engine.record_files import write_text
+
+
+class WriteBehind:
+    """Writes record files on a thread of its own, newest first, while the run goes on.
+
+    A checkpoint's text is made in line (from the JSON of what finished, made once: `RecordJson`); what
+    is left, writing the file and two fsyncs, is system calls, which hold the run up but not the
+    interpreter. Here the run hands the text over and goes on to its next step, whose request is in
+    flight while the thread waits on the disk. The thread holds the interpreter's lock only between
+    those calls, so it does not slow the run down in turn. Should several texts queue up, only the
+    newest is written: each is the whole run so far.
+
+    The window in which a crash loses a resource is unchanged: from AWS making it to its record being on
+    disk, the time of one write. `settle` waits until everything handed over is written; the thread
+    is not a daemon, so the interpreter also waits for it before exiting.
+    """
+
+    def __init__(self, write: Callable[[Path, str], object] = write_text) -> None:
+        self._write = write
+        self._changed = threading.Condition()
+        self._next: tuple[Path, str] | None = None
+        self._writing = False
+        self._failure: BaseException | None = None
+
+    def hand_over(self, path: Path, text: str) -> None:
+        with self._changed:
+            self._raise_failure()
+            self._next = (path, text)
+            if not self._writing:
+                self._writing = True
+                threading.Thread(target=self._drain, name="labrunner-record", daemon=False).start()
+
+    def settle(self) -> None:
+        """Wait until every record handed over is on disk; raise what made a write fail."""
+        with self._changed:
+            while self._writing:
+                self._changed.wait()
+            self._raise_failure()
+
+    def _drain(self) -> None:
+        while True:
+            with self._changed:
+                job, self._next = self._next, None
+                if job is None:
+                    self._writing = False
+                    self._changed.notify_all()
+                    return
+            try:
+                self._write(*job)
+            except BaseException as exc:  # handed to the run at its next checkpoint or at `settle`
+                with self._changed:
+                    self._failure = self._failure or exc
+
+    def _raise_failure(self) -> None:
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
