@@ -1,6 +1,6 @@
 """JUnit XML from a run's record, for CI dashboards.
 
-Reads the record's JSON form (`record.to_json`, so secrets are already redacted): one `<testsuite>`
+Reads the record's JSON form (`record_json.to_json`, so secrets are already redacted): one `<testsuite>`
 per task and one for the cleanup, one `<testcase>` per step and check with the task id as its
 classname; a failure carries the step's YAML location and every failed expectation with expected and
 actual; an error (the step could not run, or an AWS error) is an `<error>`; skipped steps `<skipped>`.

@@ -96,7 +96,7 @@ class Live:
 def record_when(path: Path, ready: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     """The record file of a run in progress once `ready` holds for it.
 
-    A run writes its record behind itself (`ledger.WriteBehind`): what the terminal shows may be a
+    A run writes its record behind itself (`write_behind.WriteBehind`): what the terminal shows may be a
     write ahead of what the file holds.
     """
     deadline = time.monotonic() + WAIT

@@ -1,0 +1,43 @@
+"""Records written behind the run: the run never waits on the disk, only the newest text is written,
+and a failed write reaches the run."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from engine_helpers import WAIT
+
+from runner.engine.write_behind import WriteBehind
+
+
+def test_the_run_never_waits_for_the_disk_and_only_the_newest_text_is_written(tmp_path: Path) -> None:
+    started, release = threading.Event(), threading.Event()
+    written: list[str] = []
+
+    def slow_disk(path: Path, text: str) -> None:
+        started.set()
+        release.wait(WAIT)
+        written.append(text)
+
+    behind = WriteBehind(slow_disk)
+    behind.hand_over(tmp_path / "r.json", "first")
+    assert started.wait(WAIT)  # the disk holds the first write...
+    behind.hand_over(tmp_path / "r.json", "second")  # ...and the run goes on: these return at once
+    behind.hand_over(tmp_path / "r.json", "third")
+    assert written == []
+    release.set()
+    behind.settle()
+    assert written == ["first", "third"]  # "second" was replaced while it waited: each is the whole run
+
+
+def test_a_failed_write_behind_the_run_is_raised_in_the_run(tmp_path: Path) -> None:
+    def full_disk(path: Path, text: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    behind = WriteBehind(full_disk)
+    behind.hand_over(tmp_path / "r.json", "{}")
+    with pytest.raises(OSError, match="No space left"):
+        behind.settle()
+    behind.settle()  # raised once: the run decides what to do about it
