@@ -51,7 +51,7 @@ Wall = Callable[[], datetime]
 
 
 class Checkpointer(Protocol):
-    """Keeps the record of a run in progress (`ledger.Checkpoint` writes it to the record file)."""
+    """Keeps the record of a run in progress (`checkpoint.Checkpoint` writes it to the record file)."""
 
     def due(self, force: bool) -> bool:
         """Whether it would keep a record now: the loop builds one only then (`force`: a cleanup was registered)."""
@@ -75,7 +75,7 @@ class RunOptions:
     seed: int | None = None
     run_id: str | None = None
     since: datetime | None = None  # grading: the start of the lab's window (`run.since`)
-    resume: Resume | None = None  # --resume: what an earlier run's record restores (`ledger.plan_resume`)
+    resume: Resume | None = None  # --resume: what an earlier run's record restores (`resume.plan_resume`)
 
 
 class Interrupted(Exception):
@@ -115,7 +115,7 @@ class Runner:
                  observer: Observer | None = None, redactor: Redactor | None = None,
                  checkpoint: Checkpointer | None = None) -> None:
         self.lab = lab
-        self.checkpoint = checkpoint  # writes the record as the run goes (`ledger.Checkpoint`)
+        self.checkpoint = checkpoint  # writes the record as the run goes (`checkpoint.Checkpoint`)
         self.redactor = redactor or Redactor()
         self.target = target
         self.options = options or RunOptions()
