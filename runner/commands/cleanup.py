@@ -1,6 +1,6 @@
 """`labrunner cleanup RECORD`: delete what a run created, from its record's ledger; an exit status.
 
-Replays the record's pending cleanups newest first (`runner.engine.ledger.replay`), each marked done in
+Replays the record's pending cleanups newest first (`runner.engine.replay.replay`), each marked done in
 the record as it finishes, so it is safe to repeat and works after a crash or kill -9. It goes where the
 run went: the record's endpoint, or `--target aws` (asking first, `confirm.py`, and only with
 credentials for the account the run used). A run on the embedded emulator left nothing behind.
