@@ -8,7 +8,6 @@ botocore is imported on first use only, so `labrunner --help` never pays for it.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,9 +44,6 @@ _PERMISSION_OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
     ("s3", "ListBuckets"): ("s3:ListAllMyBuckets",),
     ("s3", "GetObjectAttributes"): ("s3:GetObject", "s3:GetObjectAttributes"),
 }
-
-_ACTION_NAME = re.compile(r"^aws\.([a-z0-9-]+)\.([a-z0-9_]+)$")
-
 
 @dataclass(frozen=True)
 class AwsOperation:
@@ -126,11 +122,6 @@ class UnknownOperation(LookupError):
         super().__init__(message)
         self.message = message
         self.hint = hint
-
-
-def split_action(name: str) -> tuple[str, str] | None:
-    match = _ACTION_NAME.match(name)
-    return (match.group(1), match.group(2)) if match else None
 
 
 def lookup(name: str) -> AwsOperation:
