@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from runner import aws_models, registry
+from runner.actions import declare
 from runner.loader import load_text
 from runner.validate import validate_file
 
@@ -132,5 +133,5 @@ def test_unknown_names_say_what_was_meant(name: str, message: str, hint: str) ->
 
 def test_registering_twice_is_refused() -> None:
     with pytest.raises(ValueError, match="registered twice"):
-        registry.action("http.request", read_only=True, permissions=(), params={"type": "object"})(
+        declare.action("http.request", read_only=True, permissions=(), params={"type": "object"})(
             lambda ctx, params: None)

@@ -16,9 +16,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from runner.actions.declare import ActionContext
 from runner.actions.failures import aws_errors
 from runner.aws_models import AwsOperation
-from runner.registry import ActionContext
 from runner.secret_keys import REDACTED, is_secret_key
 
 #: Bodies up to this size that decode as UTF-8 are kept as `text` in results.

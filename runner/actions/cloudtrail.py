@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from runner.actions.declare import ActionContext, action
 from runner.actions.failures import ActionFailed, aws_errors
 from runner.durations import parse_duration
-from runner.registry import ActionContext, action
 
 #: `<acct>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz`: the time is when the file was
 #: written, so a file named before `since` holds no record at or after it.

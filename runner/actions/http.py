@@ -11,9 +11,9 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from runner.actions.aws import digest
+from runner.actions.declare import ActionContext, action
 from runner.actions.failures import ActionFailed
 from runner.durations import parse_duration
-from runner.registry import ActionContext, action
 
 DEFAULT_TIMEOUT = 30.0
 #: Response bodies are read up to this size; a lab checks statuses and error documents, not downloads.

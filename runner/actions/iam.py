@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from runner.actions.declare import ActionContext, action
 from runner.actions.failures import aws_errors
-from runner.registry import ActionContext, action
 
 _STRINGS = {"type": "array", "items": {"type": "string"}, "minItems": 1}
 

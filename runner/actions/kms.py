@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from runner.actions.declare import ActionContext, action
 from runner.actions.failures import aws_errors
-from runner.registry import ActionContext, action
 
 Statement = dict[str, Any]
 

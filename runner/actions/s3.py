@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runner.actions.aws import plain
+from runner.actions.declare import ActionContext, action
 from runner.actions.failures import ActionFailed, aws_errors
 from runner.durations import parse_duration
-from runner.registry import ActionContext, action
 
 #: Files up to this size go up in one PutObject (clean errors, one CloudTrail data event, as the
 #: console does for small files); larger ones through boto3's multipart transfer manager.

@@ -1,7 +1,7 @@
 """The run context: what a step can see while it runs, replaced (never mutated) as values are saved.
 
 Built by `loop.py` from the lab, the target (`targets.py`) and the run's identity. It holds
-- `Services`, the `ActionContext` that actions get (`runner.registry`): the target's clients cached per
+- `Services`, the `ActionContext` that actions get (`runner.actions.declare`): the target's clients cached per
   service and region, the lab's folder, the region, when the run began, and a per-run cache;
 - the template variables: the lab's `vars` (rendered once, in order), then every value saved so far;
 - the builtins of `runner.templates`: `run`, `target`, `caller` (STS, asked once, only if a template
@@ -50,7 +50,7 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class Services:
-    """The `ActionContext` of a run (see `runner.registry.ActionContext`)."""
+    """The `ActionContext` of a run (see `runner.actions.declare.ActionContext`)."""
 
     target: Target
     lab_dir: Path
