@@ -2,6 +2,7 @@
 
 A leaf module: everything else may import it. A `Problem` says where (file, line, column, task, step),
 what is wrong and how to fix it; `LabError` carries a list of them so a caller can report all at once.
+The wording problems share lives here too: a did-you-mean, a value's kind, a value quoted briefly.
 """
 
 from __future__ import annotations
@@ -95,3 +96,26 @@ def suggestion(word: str, candidates: Iterable[str]) -> str:
     """`did you mean 'x'?` or an empty string."""
     match = did_you_mean(word, candidates)
     return f"did you mean '{match}'?" if match else ""
+
+
+def kind_of(value: Any) -> str:
+    """What kind of YAML value this is, as a message names it: a string, a list, a mapping..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+def brief(value: Any) -> str:
+    """A value as a message quotes it: a string in quotes, anything cut to 60 characters."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -4,7 +4,7 @@ jsonschema evaluates a schema keyword by keyword, building a validator object at
 it can say what is wrong and where. Most labs are valid, and for them that machinery is most of the
 time spent validating (a third of `labrunner run`'s start on the KMS lab). `compile_schema` turns a
 schema into nested Python closures that only answer "valid?"; the validator asks jsonschema for the
-errors only when the answer is no (`validate._check_schema`), so every message is still jsonschema's.
+errors only when the answer is no (`value_checks.SchemaCheck`), so every message is still jsonschema's.
 
 It knows the keywords the lab and action schemas use (`SUPPORTED`), with Draft 2020-12's meaning;
 `compile_schema` returns None for a schema with any other keyword, and the caller then uses

@@ -194,10 +194,11 @@ def generate() -> dict[str, Any]:
     }
 
 
-def params_schema(action: str) -> dict[str, Any]:
-    """The schema of one higher-level action's `params`, as the lab schema applies it (standalone)."""
-    spec = registry.builtin_actions()[action]
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **_templatable(dict(spec.params)),
+def params_schema(action: str, *, rendered: bool = False) -> dict[str, Any]:
+    """The schema of one higher-level action's `params`, standalone: as the lab schema applies it (a value
+    may be a template), or, `rendered`, as the action gets them once their templates are rendered."""
+    params = dict(registry.builtin_actions()[action].params)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **(params if rendered else _templatable(params)),
             "$defs": generate()["$defs"]}
 
 

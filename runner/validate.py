@@ -17,13 +17,13 @@ import functools
 import gc
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner import durations, fastschema, model, registry, templates
-from runner.errors import LabError, Problem, did_you_mean, suggestion
+from runner import durations, model, registry, templates, value_checks
+from runner.errors import LabError, Problem, brief, did_you_mean, kind_of, suggestion
 from runner.loader import Document, load_file, load_text
 from runner.schema import (
     ERROR_CODE_PATTERN,
@@ -33,74 +33,11 @@ from runner.schema import (
     REGION_PATTERN,
     TEMPLATE_PATTERN,
     VAR_PATTERN,
+    lean,
 )
 
 YamlPath = tuple[str | int, ...]
 _RETRY_SAFE = "name the error codes that make it safe to repeat in retry.on, or retry a read-only check instead"
-
-
-#: Python types of the JSON Schema types a value can be checked against without jsonschema.
-_PY_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "boolean": (bool,), "object": (dict,),
-                                          "array": (list,), "null": (type(None),)}
-#: Keywords that do not constrain a value.
-_ANNOTATIONS = frozenset({"description", "default", "title", "errorMessage", "type"})
-
-
-def _trivially_valid(value: Any, schema: Any) -> bool:
-    """Whether `value` satisfies `schema` by a glance: the schema is empty or only says a simple type.
-
-    Used to skip jsonschema's per-value machinery (most of its time on a large lab) where it could only
-    agree; anything else, and every failure, goes through jsonschema so the errors are its own.
-    """
-    if not isinstance(schema, dict) or not schema.keys() <= _ANNOTATIONS:
-        return False
-    wanted = schema.get("type")
-    if wanted is None:
-        return True
-    for name in [wanted] if isinstance(wanted, str) else wanted:
-        if name == "number":
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return True
-        elif name in _PY_TYPES and isinstance(value, _PY_TYPES[name]):
-            return True
-    return False
-
-
-def _properties(validator: Any, properties: dict[str, Any], instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
-    """jsonschema's `properties` keyword, skipping the values that `_trivially_valid` accepts."""
-    if not isinstance(instance, dict):
-        return
-    for name, subschema in properties.items():
-        if name in instance and not _trivially_valid(instance[name], subschema):
-            yield from validator.descend(instance[name], subschema, path=name, schema_path=name)
-
-
-@functools.lru_cache(maxsize=1)
-def _validator_class() -> Any:
-    import jsonschema
-
-    return jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-        jsonschema.Draft202012Validator, {"properties": _properties})
-
-
-@functools.lru_cache(maxsize=1)
-def _schema_validator() -> Any:
-    """A validator for the lab schema without its per-action parameter rules (see `_params_validator`)."""
-    from runner.schema import lean
-
-    return _validator_class()(lean())
-
-
-@functools.cache
-def _params_validator(action: str) -> Any:
-    """A validator for one higher-level action's `params`, as the lab schema's `if action: x` branch has it.
-
-    Validating each step's params against its own action's schema, instead of the whole document against
-    an `allOf` of one `if`/`then` per action, gives the same errors at a fraction of the cost.
-    """
-    from runner.schema import params_schema
-
-    return _validator_class()(params_schema(action))
 
 
 @contextlib.contextmanager
@@ -160,7 +97,7 @@ def _finish(doc: Document, lab_dir: Path) -> tuple[model.Lab | None, list[Proble
 
 def validate_document(doc: Document, lab_dir: Path) -> list[Problem]:
     if not isinstance(doc.data, dict):
-        what = "empty" if doc.data is None else f"a {_kind(doc.data)}"
+        what = "empty" if doc.data is None else f"a {kind_of(doc.data)}"
         return [Problem(doc.path, 1, 1, f"a lab is a YAML mapping, but this file is {what}",
                         "a lab starts with 'lab:', 'title:' and 'tasks:' (see docs/authoring.md)", rule="structure")]
     reporter = _Reporter(doc)
@@ -217,27 +154,6 @@ def _step_name(steps: Any, section: str, index: int) -> str:
     return f"{section}[{index}]"
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "mapping"
-    return type(value).__name__
-
-
-def _show(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 # --------------------------------------------------------------------------------------------------
 # Layer 2: the JSON Schema
 
@@ -275,34 +191,19 @@ def _action_at(doc: Document, path: YamlPath) -> str | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _lab_fits() -> Callable[[Any], bool] | None:
-    from runner.schema import lean
-
-    return fastschema.compile_schema(lean())
-
-
-@functools.cache
-def _params_fit(action: str) -> Callable[[Any], bool] | None:
-    from runner.schema import params_schema
-
-    return fastschema.compile_schema(params_schema(action))
+def _lab_check() -> value_checks.SchemaCheck:
+    """The lab schema without its per-action parameter rules (`value_checks.params_check` applies those)."""
+    return value_checks.SchemaCheck(lean())
 
 
 def _check_schema(doc: Document, report: _Reporter) -> None:
-    # The compiled yes/no check first (`fastschema`): jsonschema, which says what is wrong and where,
-    # only runs where the answer is no.
-    fits = _lab_fits()
-    if fits is None or not fits(doc.data):
-        for error in _schema_validator().iter_errors(doc.data):
-            _report_schema_error(doc, report, error)
+    for error in _lab_check().errors(doc.data):
+        _report_schema_error(doc, report, error)
     builtins = registry.builtin_actions()
     for path, step in _all_steps(doc.data):
         action, params = step.get("action"), step.get("params")
         if isinstance(action, str) and action in builtins and isinstance(params, dict):
-            fits = _params_fit(action)
-            if fits is not None and fits(params):
-                continue
-            for error in _params_validator(action).iter_errors(params):
+            for error in value_checks.params_check(action).errors(params):
                 _report_schema_error(doc, report, error, (*path, "params"))
 
 
@@ -357,7 +258,7 @@ def _report_schema_error(doc: Document, report: _Reporter, error: Any, prefix: Y
     if kind in ("anyOf", "oneOf") and _narrow(doc, report, error, prefix):
         return
     if "errorMessage" in schema and kind in ("anyOf", "oneOf", "pattern", "type"):
-        report.add(path, f"{_name(path)}: {schema['errorMessage']}", f"got {_show(error.instance)}", rule="schema")
+        report.add(path, f"{_name(path)}: {schema['errorMessage']}", f"got {brief(error.instance)}", rule="schema")
         return
     if kind in ("anyOf", "oneOf") and error.context:
         import jsonschema.exceptions
@@ -370,23 +271,23 @@ def _report_schema_error(doc: Document, report: _Reporter, error: Any, prefix: Y
         wanted = schema.get("type")
         names = [wanted] if isinstance(wanted, str) else list(wanted or [])
         expected = " or ".join(_SCHEMA_TYPES.get(n, n) for n in names)
-        report.add(path, f"{_name(path)} must be {expected}, not {_kind(error.instance)}",
+        report.add(path, f"{_name(path)} must be {expected}, not {kind_of(error.instance)}",
                    f"write {expected} here", rule="type")
         return
     if kind == "enum":
         options = [str(o) for o in schema.get("enum", [])]
         hint = suggestion(str(error.instance), options) or "use one of: " + ", ".join(options)
-        report.add(path, f"{_name(path)}: {_show(error.instance)} is not one of {', '.join(options)}", hint,
+        report.add(path, f"{_name(path)}: {brief(error.instance)} is not one of {', '.join(options)}", hint,
                    rule="enum")
         return
     if kind == "pattern":
         noun, hint = _PATTERNS.get(str(schema.get("pattern")), ("of the expected form", "see docs/authoring.md"))
         if "propertyNames" in error.schema_path and isinstance(error.instance, str):
             # A bad name in `vars` or `save`: point at the key itself.
-            report.add((*path, error.instance), f"{_show(error.instance)} is not {noun}", hint, key=True,
+            report.add((*path, error.instance), f"{brief(error.instance)} is not {noun}", hint, key=True,
                        rule="pattern")
         else:
-            report.add(path, f"{_name(path)}: {_show(error.instance)} is not {noun}", hint, rule="pattern")
+            report.add(path, f"{_name(path)}: {brief(error.instance)} is not {noun}", hint, rule="pattern")
         return
     if kind == "minItems":
         needed = schema.get("minItems")
@@ -409,7 +310,7 @@ def _report_schema_error(doc: Document, report: _Reporter, error: Any, prefix: Y
 def _fits(branch: dict[str, Any], instance: Any) -> bool:
     """Whether a value is of the kind an anyOf/oneOf branch describes (its type, enum or const)."""
     if "$ref" in branch:
-        branch = _schema_validator().schema["$defs"][branch["$ref"].rsplit("/", 1)[-1]]
+        branch = _lab_check().schema["$defs"][branch["$ref"].rsplit("/", 1)[-1]]
     if branch.get("pattern") == TEMPLATE_PATTERN:
         # The run-time alternative to a typed value: what the author meant only when it is a template.
         return isinstance(instance, str) and templates.is_template(instance)
@@ -419,7 +320,7 @@ def _fits(branch: dict[str, Any], instance: Any) -> bool:
     if wanted is None:
         return True
     names = [wanted] if isinstance(wanted, str) else wanted
-    return any(_kind(instance) == _KIND_OF_TYPE.get(name) or (name == "integer" and isinstance(instance, int)
+    return any(kind_of(instance) == _KIND_OF_TYPE.get(name) or (name == "integer" and isinstance(instance, int)
                and not isinstance(instance, bool)) for name in names)
 
 
@@ -688,7 +589,7 @@ class _Semantics:
         if not isinstance(params, dict):
             return
         if spec.operation is not None:
-            for where, message, hint in botocore_problems(spec.operation, params):
+            for where, message, hint in value_checks.botocore_problems(spec.operation, params):
                 self.add((*ppath, *where), message, hint, key=message.startswith("unknown parameter"),
                          rule="aws-params")
         for name in spec.files:
@@ -697,7 +598,7 @@ class _Semantics:
                 self.check_file(value, (*ppath, name))
 
     def check_file(self, relative: str, path: YamlPath) -> None:
-        problem = file_problem(self.lab_dir, relative)
+        problem = value_checks.file_problem(self.lab_dir, relative)
         if problem:
             self.add(path, *problem, rule="file")
 
@@ -736,7 +637,7 @@ class _Semantics:
     def check_jmespath(self, expression: str, path: YamlPath, *, key_mark: bool = False) -> None:
         if templates.is_template(expression):
             return  # compiled after rendering
-        message = jmespath_problem(expression)
+        message = value_checks.jmespath_problem(expression)
         if message:
             self.add(path, f"JMESPath {message}", "see https://jmespath.org for the syntax", key=key_mark,
                      rule="jmespath")
@@ -861,170 +762,4 @@ def _step_label(raw: dict[str, Any], path: YamlPath) -> str:
     return f"the {raw.get('action', 'step')} step"
 
 
-# --------------------------------------------------------------------------------------------------
-# Checks shared with the engine (which re-checks templated values after rendering)
-
-
-@functools.lru_cache(maxsize=4096)
-def jmespath_problem(expression: str) -> str | None:
-    import jmespath
-    from jmespath import exceptions
-
-    try:
-        jmespath.compile(expression)
-    except exceptions.ParseError as exc:
-        return f"'{expression}' does not compile: {exc.msg} at column {exc.lex_position + 1}"
-    except exceptions.JMESPathError as exc:
-        return f"'{expression}' does not compile: {exc}"
-    return None
-
-
-def file_problem(lab_dir: Path, relative: str) -> tuple[str, str] | None:
-    """Why a file named by a lab cannot be used, or None."""
-    if os.path.isabs(relative):
-        return f"file '{relative}' is an absolute path", "name files relative to the lab file, inside its folder"
-    base = lab_dir.resolve()
-    target = (base / relative).resolve()
-    if not target.is_relative_to(base):
-        return f"file '{relative}' is outside the lab's folder", "keep the files a lab uses beside it"
-    if not target.is_file():
-        nearby = [p.name for p in target.parent.iterdir()] if target.parent.is_dir() else []
-        return f"file '{relative}' does not exist", suggestion(target.name, nearby) or f"looked in {target.parent}"
-    return None
-
-
-_BOTOCORE_PATH = re.compile(r"\.?([A-Za-z0-9_\-:]+)|\[(\d+)\]")
-
-
-def _parse_botocore_name(name: str) -> YamlPath:
-    parts: list[str | int] = []
-    for match in _BOTOCORE_PATH.finditer(name):
-        parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
-    return tuple(parts)
-
-
-def _placeholders(shape: Any, value: Any) -> tuple[Any, set[YamlPath]]:
-    """Params as botocore should see them before rendering, and the paths of templated values.
-
-    A templated string stands for a value of any type until it is rendered; a mapping or list given
-    for a string parameter (a policy document) is sent as JSON, so it stands for a string.
-    """
-    templated: set[YamlPath] = set()
-
-    def walk(shape: Any, value: Any, path: YamlPath) -> Any:
-        if isinstance(value, str) and templates.is_template(value):
-            templated.add(path)
-            return value
-        if shape is None:
-            return value
-        kind = shape.type_name
-        if kind == "string" and isinstance(value, (dict, list)):
-            return "{}"
-        if kind == "structure" and isinstance(value, dict):
-            return {k: walk(shape.members.get(k), v, (*path, k)) for k, v in value.items()}
-        if kind == "list" and isinstance(value, list):
-            return [walk(shape.member, v, (*path, i)) for i, v in enumerate(value)]
-        if kind == "map" and isinstance(value, dict):
-            return {k: walk(shape.value, v, (*path, k)) for k, v in value.items()}
-        return value
-
-    return walk(shape, value, ()), templated
-
-
-@functools.cache
-def _input_shape(op: Any) -> Any:
-    # botocore builds a new OperationModel, and shapes with it, on every `operation_model()` call.
-    return op.model.input_shape
-
-
-def botocore_problems(op: Any, params: dict[str, Any]) -> list[tuple[YamlPath, str, str]]:
-    """botocore's own validation of an operation's parameters, with templated values left to run time."""
-    from botocore.validate import ParamValidator
-
-    shape = _input_shape(op)
-    if shape is None:
-        if params:
-            return [((k,), f"unknown parameter '{k}' for {op.action}", f"{op.name} takes no parameters")
-                    for k in params]
-        return []
-    prepared, templated = _placeholders(shape, params)
-    report = ParamValidator().validate(prepared, shape)
-    problems: list[tuple[YamlPath, str, str]] = []
-    for kind, name, details in getattr(report, "_errors", []):
-        where = _parse_botocore_name(name)
-        if any(where[: len(t)] == t for t in templated):
-            continue  # checked again after rendering
-        if kind == "unknown field":
-            unknown = details["unknown_param"]
-            valid = details["valid_names"]
-            problems.append(((*where, unknown), f"unknown parameter '{unknown}' for {op.action}",
-                             suggestion(unknown, valid) or "parameters: " + ", ".join(valid)))
-        elif kind == "missing required field":
-            required = details["required_name"]
-            inside = f" in {name.lstrip('.')}" if name else ""
-            problems.append((where, f"missing required parameter '{required}'{inside} for {op.action}",
-                             f"add '{required}:'"))
-        elif kind == "invalid type":
-            names = [t.strip("<>").replace("class ", "").strip("'") for t in details["valid_types"]]
-            wanted = _botocore_kind(names)
-            got = details["param"]
-            problems.append((where, f"parameter {name.lstrip('.')} of {op.action} must be {wanted}, "
-                             f"not {_kind(got)}", _type_hint(wanted, got)))
-        elif kind in ("invalid range", "invalid length"):
-            problems.append((where, f"parameter {name.lstrip('.')} of {op.action}: {kind} "
-                             f"(minimum {details.get('min_allowed')})", "change the value"))
-        else:
-            problems.append((where, f"parameter {name.lstrip('.') or '(input)'} of {op.action}: {kind}",
-                             "see 'labrunner actions " + op.action + "'"))
-    problems.extend(_enum_problems(shape, prepared, templated, op.action))
-    return problems
-
-
-_BOTOCORE_KINDS = {"str": "a string", "int": "a whole number", "float": "a number", "decimal.Decimal": "a number",
-                   "bool": "true or false", "list": "a list", "tuple": "", "dict": "a mapping",
-                   "bytes": "a string", "bytearray": "", "file-like object": "", "datetime.datetime": "a timestamp"}
-
-
-def _botocore_kind(names: list[str]) -> str:
-    """botocore's accepted Python types as the kind of YAML value to write."""
-    kinds = [_BOTOCORE_KINDS.get(n, n) for n in names]
-    unique = list(dict.fromkeys(k for k in kinds if k))
-    return " or ".join(unique) or " or ".join(names)
-
-
-def _type_hint(wanted: str, got: Any) -> str:
-    if isinstance(got, str) and wanted in ("a whole number", "a number", "true or false"):
-        return f"write {wanted} without quotes"
-    if "a string" in wanted and not isinstance(got, (dict, list)):
-        return "quote the value to make it a string"
-    return f"write {wanted} here"
-
-
-def _enum_problems(shape: Any, value: Any, templated: set[YamlPath], action: str) -> list[tuple[YamlPath, str, str]]:
-    """Enum values botocore knows but does not check: AWS would reject a misspelt one."""
-    found: list[tuple[YamlPath, str, str]] = []
-
-    def walk(shape: Any, value: Any, path: YamlPath) -> None:
-        if shape is None or path in templated:
-            return
-        kind = shape.type_name
-        if kind == "string" and isinstance(value, str) and getattr(shape, "enum", None):
-            if value not in shape.enum:
-                found.append((path, f"{_show(value)} is not a valid {path[-1] if path else 'value'} for {action}",
-                              suggestion(value, shape.enum) or "use one of: " + ", ".join(shape.enum)))
-        elif kind == "structure" and isinstance(value, dict):
-            for k, v in value.items():
-                walk(shape.members.get(k), v, (*path, k))
-        elif kind == "list" and isinstance(value, list):
-            for i, v in enumerate(value):
-                walk(shape.member, v, (*path, i))
-        elif kind == "map" and isinstance(value, dict):
-            for k, v in value.items():
-                walk(shape.value, v, (*path, k))
-
-    walk(shape, value, ())
-    return found
-
-
-__all__ = ["botocore_problems", "did_you_mean", "file_problem", "jmespath_problem", "load_lab",
-           "validate_document", "validate_file", "validate_text"]
+__all__ = ["load_lab", "validate_document", "validate_file", "validate_text"]

@@ -1,12 +1,11 @@
 """The validator: what passes, how problems are collected and placed, and rules that read best as code.
 
 Most single-rule cases live in the corpus (tests/data/invalid/); these are the ones about how rules
-combine, what is allowed, and the helpers the engine shares.
+combine and what is allowed. The checks the engine shares are in test_value_checks.py.
 """
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 
 from runner import model, templates
 from runner.errors import Problem
-from runner.validate import file_problem, jmespath_problem, validate_text
+from runner.validate import validate_text
 
 HEAD = """\
 lab: demo
@@ -319,36 +318,3 @@ def test_no_problem_is_reported_twice() -> None:
 def test_documents_that_are_not_mappings(text: str) -> None:
     _, problems = validate_text(text, "lab.yaml")
     assert len(problems) == 1 and problems[0].rule == "structure" and problems[0].line == 1
-
-
-# ---- helpers shared with the engine
-
-
-def why(lab_dir: Path, relative: str) -> str | None:
-    problem = file_problem(lab_dir, relative)
-    return problem[0] if problem else None
-
-
-def test_file_problem(tmp_path: Path) -> None:
-    (tmp_path / "inside.txt").write_text("x")
-    assert why(tmp_path, "inside.txt") is None
-    assert why(tmp_path, "./sub/../inside.txt") is None
-    assert why(tmp_path, "../inside.txt") == "file '../inside.txt' is outside the lab's folder"
-    assert why(tmp_path, "/etc/hostname") == "file '/etc/hostname' is an absolute path"
-    assert why(tmp_path, "missing.txt") == "file 'missing.txt' does not exist"
-
-
-@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
-def test_a_symlink_out_of_the_folder_is_outside(tmp_path: Path) -> None:
-    lab_dir = tmp_path / "lab"
-    lab_dir.mkdir()
-    (tmp_path / "secret.txt").write_text("x")
-    (lab_dir / "link.txt").symlink_to(tmp_path / "secret.txt")
-    assert why(lab_dir, "link.txt") == "file 'link.txt' is outside the lab's folder"
-
-
-def test_jmespath_problem() -> None:
-    assert jmespath_problem("KeyMetadata.KeyId") is None
-    assert jmespath_problem("length(Keys[?KeyState=='Enabled'])") is None
-    message = jmespath_problem("Keys[")
-    assert message is not None and message.startswith("'Keys[' does not compile")

@@ -262,15 +262,16 @@ def test_the_compiled_lab_schema_agrees_with_jsonschema(data: st.DataObject) -> 
 
     document = copy.deepcopy(BASE)
     _mutate(document, data, (0, 3))
-    fits = validator._lab_fits()
+    check = validator._lab_check()
+    fits = check.fits
     assert fits is not None
-    assert fits(document) == (next(validator._schema_validator().iter_errors(document), None) is None)
+    assert fits(document) == (next(check.validator.iter_errors(document), None) is None)
 
 
 @settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(sorted(registry.builtin_actions())), st.data())
 def test_the_compiled_params_schemas_agree_with_jsonschema(action: str, data: st.DataObject) -> None:
-    from runner import validate as validator
+    from runner.value_checks import params_check
 
     example = yaml.safe_load(registry.builtin_actions()[action].example or "{}") or {}
     params = example.get("params") or {}  # a valid start, which the mutations then break
@@ -278,9 +279,10 @@ def test_the_compiled_params_schemas_agree_with_jsonschema(action: str, data: st
         params = data.draw(st.dictionaries(st.sampled_from([*registry.builtin_actions()[action].params.get(
             "properties", {}), "other"]), values, max_size=4))
     _mutate(params, data, (0, 3))
-    fits = validator._params_fit(action)
+    check = params_check(action)
+    fits = check.fits
     assert fits is not None
-    assert fits(params) == (next(validator._params_validator(action).iter_errors(params), None) is None)
+    assert fits(params) == (next(check.validator.iter_errors(params), None) is None)
 
 
 @pytest.mark.parametrize(("schema", "good", "bad"), [

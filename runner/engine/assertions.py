@@ -20,6 +20,7 @@ import jmespath
 
 from runner.engine.record import AssertionRecord
 from runner.schema import OPERATORS
+from runner.value_checks import jmespath_problem
 
 
 @dataclass(frozen=True)
@@ -227,8 +228,6 @@ def evaluate_all(checks: tuple[Check, ...], result: Any) -> tuple[AssertionRecor
 
 def validate(check: Check) -> str | None:
     """Why a rendered check cannot be evaluated at all, or None (the path compiles, a regex compiles)."""
-    from runner.validate import jmespath_problem
-
     problem = jmespath_problem(check.path)
     if problem:
         return f"JMESPath {problem}"

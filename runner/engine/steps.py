@@ -13,13 +13,12 @@ skipped (`when` was falsy).
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from runner import fastschema, registry, templates
+from runner import registry, templates, value_checks
 from runner.actions.aws import call_operation, plain, prepare_params
 from runner.actions.failures import ActionFailed, failure_from
 from runner.engine import assertions
@@ -121,26 +120,6 @@ class PrepareError(Exception):
         self.params = params
 
 
-def _rendered_schema(name: str) -> dict[str, Any]:
-    """The schema an action's params must meet once rendered (no template strings left)."""
-    from runner.schema import generate
-
-    return {**dict(registry.resolve(name).params), "$defs": generate()["$defs"]}
-
-
-@functools.cache
-def _params_validator(name: str) -> Any:
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(_rendered_schema(name))
-
-
-@functools.cache
-def _params_fit(name: str) -> Callable[[Any], bool] | None:
-    # The compiled yes/no check, as the validator does: jsonschema only runs to say what is wrong.
-    return fastschema.compile_schema(_rendered_schema(name))
-
-
 class StepRunner:
     """Runs steps against one target, with an injectable clock and sleep (tests take no real time)."""
 
@@ -211,27 +190,22 @@ class StepRunner:
         if not isinstance(params, dict):
             raise PrepareError("params", f"params rendered to {type(params).__name__}, not a mapping", params)
         if spec.operation is not None:
-            from runner.validate import botocore_problems
-
             call_params = prepare_params(spec.operation, params)
-            problems = botocore_problems(spec.operation, call_params)
+            problems = value_checks.botocore_problems(spec.operation, call_params)
             if problems:
                 text = "; ".join(f"{message} ({hint})" if hint else message for _, message, hint in problems)
                 raise PrepareError("params", f"after rendering: {text}", params)
             return call_params
-        fits = _params_fit(spec.name)
-        errors = [] if fits is not None and fits(params) else \
-            sorted(_params_validator(spec.name).iter_errors(params), key=lambda e: list(e.absolute_path))
+        errors = sorted(value_checks.params_check(spec.name, rendered=True).errors(params),
+                        key=lambda e: list(e.absolute_path))
         if errors:
             text = "; ".join(
                 f"params.{'.'.join(str(p) for p in e.absolute_path)}: {e.message}" if e.absolute_path
                 else f"params: {e.message}" for e in errors)
             raise PrepareError("params", f"after rendering: {text}", params)
-        from runner.validate import file_problem
-
         for name in spec.files:
             if isinstance(params.get(name), str):
-                problem = file_problem(ctx.services.lab_dir, params[name])
+                problem = value_checks.file_problem(ctx.services.lab_dir, params[name])
                 if problem:
                     raise PrepareError("params", f"params.{name}: {problem[0]}", params)
         return dict(params)
