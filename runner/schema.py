@@ -12,12 +12,9 @@ from typing import Any
 
 from runner import registry
 from runner.durations import PATTERN as DURATION_PATTERN
+from runner.operators import OPERATORS
 
 SCHEMA_ID = "https://labrunner.dev/schemas/lab.schema.json"
-OPERATORS = (
-    "equals", "not_equals", "contains", "not_contains", "matches", "one_of",
-    "exists", "length", "greater_than", "less_than",
-)
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 LAB_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -98,11 +95,7 @@ def generate() -> dict[str, Any]:
         "properties": {
             "path": {"type": "string", "description": "JMESPath over the result."},
             "message": {"type": "string"},
-            **{op: {} for op in OPERATORS},
-            "exists": {"type": "boolean"},
-            "length": {"anyOf": [{"type": "integer", "minimum": 0}, {"$ref": "#/$defs/template"}]},
-            "one_of": {"anyOf": [{"type": "array"}, {"$ref": "#/$defs/template"}]},
-            "matches": {"type": "string"},
+            **{name: op.json_schema() for name, op in OPERATORS.items()},
         },
         "oneOf": [{"required": [op]} for op in OPERATORS],
         "errorMessage": "an expectation has a path and exactly one operator: " + ", ".join(OPERATORS),

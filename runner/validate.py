@@ -25,11 +25,11 @@ from typing import Any
 from runner import durations, model, registry, templates, value_checks
 from runner.errors import LabError, Problem, brief, did_you_mean, kind_of, suggestion
 from runner.loader import Document, load_file, load_text
+from runner.operators import OPERATORS
 from runner.schema import (
     ERROR_CODE_PATTERN,
     ID_PATTERN,
     LAB_PATTERN,
-    OPERATORS,
     REGION_PATTERN,
     TEMPLATE_PATTERN,
     VAR_PATTERN,
@@ -622,17 +622,14 @@ class _Semantics:
                              "use one of: " + ", ".join(OPERATORS) + "; split it into several entries",
                              rule="operator")
                     continue
-                op = ops[0]
-                value = entry[op]
-                if op == "matches" and isinstance(value, str) and not templates.is_template(value):
-                    try:
-                        re.compile(value)
-                    except re.error as exc:
-                        self.add((*here, op), f"regex does not compile: {exc}",
-                                 "fix the pattern (quote it in YAML and escape backslashes)", rule="regex")
-                if op == "one_of" and not self.flagged((*here, op)) and not isinstance(value, list) and not (
+                operator = OPERATORS[ops[0]]
+                value, vpath = entry[operator.name], (*here, operator.name)
+                if operator.problem is None or self.flagged(vpath) or (
                         isinstance(value, str) and templates.is_template(value)):
-                    self.add((*here, op), "one_of takes a list of values", "write [a, b, ...]", rule="operator")
+                    continue  # a templated value is checked once rendered
+                unusable = operator.problem(value)
+                if unusable:
+                    self.add(vpath, *unusable, rule=operator.rule)
 
     def check_jmespath(self, expression: str, path: YamlPath, *, key_mark: bool = False) -> None:
         if templates.is_template(expression):

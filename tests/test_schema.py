@@ -10,7 +10,8 @@ import pytest
 
 from runner import registry
 from runner.loader import load_file
-from runner.schema import OPERATORS, generate, lean, params_schema, render_json
+from runner.operators import OPERATORS
+from runner.schema import generate, lean, params_schema, render_json
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "schemas" / "lab.schema.json"

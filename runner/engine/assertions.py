@@ -1,8 +1,10 @@
-"""Assertions: the ten operators of `expect`, each evaluated and recorded with expected and actual.
+"""Assertions: each expectation of a step evaluated by its operator (`runner.operators`) and recorded with
+expected and actual.
 
-`steps.py` renders an expectation's path and expected value (`Check`), then calls `evaluate` on every
-attempt's result; every check is evaluated, never stopping at the first mismatch, so a report lists
-them all. Paths are JMESPath over the action's result; a path that finds nothing gives `null`.
+`steps.py` renders an expectation's path and expected value (`Check`), checks it once (`validate`), then
+calls `evaluate` on every attempt's result; every check is evaluated, never stopping at the first
+mismatch, so a report lists them all. Paths are JMESPath over the action's result; a path that finds
+nothing gives `null`.
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 import jmespath
 
 from runner.engine.record import AssertionRecord
-from runner.schema import OPERATORS
+from runner.operators import OPERATORS, CheckError, show
 from runner.value_checks import jmespath_problem
 
 
@@ -32,10 +32,6 @@ class Check:
     expected: Any
     message: str | None = None
     location: str = ""
-
-
-class CheckError(ValueError):
-    """An expectation that cannot be evaluated whatever the result (bad regex, bad JMESPath)."""
 
 
 @functools.lru_cache(maxsize=2048)
@@ -73,143 +69,13 @@ def failed_lines(assertions: Iterable[AssertionRecord | Mapping[str, Any]], *, i
     return lines
 
 
-def show(value: Any, limit: int = 120) -> str:
-    """A short, unambiguous rendering of a value for messages ('text' quoted, null, true)."""
-    if value is None:
-        text = "null"
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, str):
-        text = repr(value)
-    else:
-        try:
-            text = json.dumps(value, default=str, ensure_ascii=False)
-        except (TypeError, ValueError):
-            text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
-
-
-def same(actual: Any, expected: Any) -> bool:
-    """Equality as a lab author means it: 1 == 1.0, and "403" == 403 (a rendered template is text)."""
-    if isinstance(actual, bool) or isinstance(expected, bool):
-        if isinstance(actual, bool) and isinstance(expected, bool):
-            return actual == expected
-        other = expected if isinstance(actual, bool) else actual
-        flag = actual if isinstance(actual, bool) else expected
-        return isinstance(other, str) and other.strip().lower() == ("true" if flag else "false")
-    if actual == expected:
-        return True
-    if isinstance(actual, str) != isinstance(expected, str):
-        a, e = _number(actual), _number(expected)
-        return a is not None and e is not None and a == e
-    if isinstance(actual, list) and isinstance(expected, list):
-        return len(actual) == len(expected) and all(same(a, e) for a, e in zip(actual, expected, strict=True))
-    if isinstance(actual, Mapping) and isinstance(expected, Mapping):
-        return actual.keys() == expected.keys() and all(same(actual[k], expected[k]) for k in actual)
-    return False
-
-
-def _contains(actual: Any, expected: Any) -> tuple[bool, str]:
-    if isinstance(actual, str):
-        return str(expected) in actual, f"{show(actual)} does not contain {show(expected)}"
-    if isinstance(actual, list):
-        if isinstance(expected, Mapping):  # a list of records contains one with these fields
-            found = any(isinstance(item, Mapping) and _subset(item, expected) for item in actual)
-        else:
-            found = any(same(item, expected) for item in actual)
-        return found, f"{show(expected)} is not among {show(actual)}"
-    if isinstance(actual, Mapping):
-        if isinstance(expected, Mapping):
-            return _subset(actual, expected), f"{show(actual)} does not include {show(expected)}"
-        return str(expected) in actual, f"{show(actual)} has no key {show(expected)}"
-    return False, f"{show(actual)} is not a string, list or mapping"
-
-
-def _subset(actual: Mapping[str, Any], expected: Mapping[str, Any]) -> bool:
-    return all(key in actual and same(actual[key], value) for key, value in expected.items())
-
-
-def _flag(expected: Any) -> bool:
-    if isinstance(expected, str):
-        return expected.strip().lower() in ("true", "yes", "1")
-    return bool(expected)
-
-
-def _compare(actual: Any, expected: Any, wanted: Callable[[Any, Any], bool], word: str) -> tuple[bool, str]:
-    a, e = _number(actual), _number(expected)
-    if a is not None and e is not None:
-        return wanted(a, e), f"{show(actual)} is not {word} {show(expected)}"
-    if isinstance(actual, str) and isinstance(expected, str):  # ISO 8601 times compare as text
-        return wanted(actual, expected), f"{show(actual)} is not {word} {show(expected)}"
-    return False, f"cannot compare {show(actual)} with {show(expected)}"
-
-
-@functools.lru_cache(maxsize=512)
-def _regex(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise CheckError(f"regex {pattern!r} does not compile: {exc}") from None
-
-
-def _test(operator: str, actual: Any, expected: Any) -> tuple[bool, str, Any]:
-    """(passed, why not, the actual value to record)."""
-    if operator == "equals":
-        return same(actual, expected), f"expected {show(expected)}, got {show(actual)}", actual
-    if operator == "not_equals":
-        return not same(actual, expected), f"expected anything but {show(expected)}", actual
-    if operator == "contains":
-        ok, why = _contains(actual, expected)
-        return ok, why, actual
-    if operator == "not_contains":
-        if actual is None:
-            return True, "", actual
-        ok, _ = _contains(actual, expected)
-        return not ok, f"{show(actual)} contains {show(expected)}", actual
-    if operator == "matches":
-        if actual is None:
-            return False, f"nothing at this path to match {show(expected)}", actual
-        text = actual if isinstance(actual, str) else show(actual)
-        return _regex(str(expected)).search(text) is not None, f"{show(actual)} does not match {show(expected)}", actual
-    if operator == "one_of":
-        options = expected if isinstance(expected, list) else [expected]
-        return any(same(actual, o) for o in options), f"{show(actual)} is not one of {show(options)}", actual
-    if operator == "exists":
-        present = actual is not None
-        want = _flag(expected)
-        return present == want, ("nothing at this path" if want else f"found {show(actual)}"), present
-    if operator == "length":
-        if not isinstance(actual, (str, list, Mapping)):
-            return False, f"{show(actual)} has no length", None
-        size = len(actual)
-        return same(size, expected), f"expected length {show(expected)}, got {size}", size
-    if operator == "greater_than":
-        ok, why = _compare(actual, expected, lambda a, e: a > e, "greater than")
-        return ok, why, actual
-    if operator == "less_than":
-        ok, why = _compare(actual, expected, lambda a, e: a < e, "less than")
-        return ok, why, actual
-    raise CheckError(f"unknown operator '{operator}'")
-
-
 def evaluate(check: Check, result: Any) -> AssertionRecord:
     """Evaluate one check against a result. `exists` records true/false, `length` the length found."""
     actual = actual_value(check.path, result)
-    passed, why, recorded = _test(check.operator, actual, check.expected)
+    operator = OPERATORS.get(check.operator)
+    if operator is None:
+        raise CheckError(f"unknown operator '{check.operator}'")
+    passed, why, recorded = operator.test(actual, check.expected)
     return AssertionRecord(
         path=check.path,
         operator=check.operator,
@@ -227,15 +93,13 @@ def evaluate_all(checks: tuple[Check, ...], result: Any) -> tuple[AssertionRecor
 
 
 def validate(check: Check) -> str | None:
-    """Why a rendered check cannot be evaluated at all, or None (the path compiles, a regex compiles)."""
+    """Why a rendered check cannot be evaluated at all, or None (the path compiles, the operator accepts
+    the value: a `matches` regex compiles)."""
     problem = jmespath_problem(check.path)
     if problem:
         return f"JMESPath {problem}"
-    if check.operator == "matches":
-        try:
-            _regex(str(check.expected))
-        except CheckError as exc:
-            return str(exc)
-    if check.operator not in OPERATORS:
+    operator = OPERATORS.get(check.operator)
+    if operator is None:
         return f"unknown operator '{check.operator}'"
-    return None
+    unusable = operator.problem(check.expected) if operator.problem is not None else None
+    return f"{operator.name} {show(check.expected)}: {unusable[0]}" if unusable else None
