@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 
-from runner import validate
 from runner.engine.assertions import Check, evaluate
 from runner.engine.assertions import validate as check_rendered
 from runner.errors import Problem
 from runner.operators import OPERATORS, Operator, Verdict, same, show
 from runner.schema import generate, lean
-from runner.validate import validate_text
+from runner.validate import schema_errors, validate_text
 
 
 def test_every_operator_is_in_the_schema_as_the_table_has_it() -> None:
@@ -64,10 +63,10 @@ def starts_with(monkeypatch: pytest.MonkeyPatch) -> Iterator[Operator]:
                         problem=lambda expected: ("starts_with needs some text", "write the start") if expected == ""
                         else None)
     monkeypatch.setitem(OPERATORS, operator.name, operator)
-    validate._lab_check.cache_clear()  # the lab schema, compiled once per process
+    schema_errors.lab_check.cache_clear()  # the lab schema, compiled once per process
     yield operator
     monkeypatch.undo()
-    validate._lab_check.cache_clear()
+    schema_errors.lab_check.cache_clear()
 
 
 def test_a_new_operator_is_one_entry_in_the_table(starts_with: Operator) -> None:

@@ -1,376 +1,27 @@
-"""Validate a lab completely before anything touches an account.
+"""Layer 3 of validation: every rule of the lab format that a schema cannot express.
 
-Second stage of the pipeline: load (`loader`) -> **validate** -> model (`model.build`). Layers run cheap
-to costly and every layer reports all it finds:
-1. structure: the file loads as one YAML mapping (syntax, duplicate keys, tags, size, encoding);
-2. the JSON Schema generated from the registry (`runner.schema`), with jsonschema's errors turned into
-   messages that name the key, the fix and a did-you-mean;
-3. meaning: actions exist and fit their section, botocore's own validation of static `aws.*`
-   parameters, templates and the variables they name, JMESPath and regexes, ids, durations, retries,
-   files. Each rule is one method of `_Semantics`; it skips what layer 2 already reported.
+Actions exist and fit their section (checks read only); botocore's own validation of static `aws.*`
+parameters and the files a lab names (`runner.value_checks`); templates and the variables they name,
+in the order a run defines them; JMESPath, and the values operators can never use (`runner.operators`);
+ids, error codes, retries, saves and secrets. Each rule is one method of `Semantics`; it skips what the
+schema layer (`schema_errors.py`) already reported to the shared `Reporter`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import gc
-import os
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runner import durations, model, registry, templates, value_checks
-from runner.errors import LabError, Problem, brief, did_you_mean, kind_of, suggestion
-from runner.loader import Document, load_file, load_text
+from runner.errors import did_you_mean, suggestion
+from runner.loader import Document
+from runner.loader import Path as YamlPath
 from runner.operators import OPERATORS
-from runner.schema import (
-    ERROR_CODE_PATTERN,
-    ID_PATTERN,
-    LAB_PATTERN,
-    REGION_PATTERN,
-    TEMPLATE_PATTERN,
-    VAR_PATTERN,
-    lean,
-)
+from runner.validate.reporter import Reporter
 
-YamlPath = tuple[str | int, ...]
 _RETRY_SAFE = "name the error codes that make it safe to repeat in retry.on, or retry a read-only check instead"
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a lab is loaded and checked.
-
-    Loading builds tens of thousands of small containers that hold no cycles; the collector would scan
-    them again and again as they are made (a quarter of the time on a large lab). Reference counting
-    still frees everything; the collector resumes, and runs normally, afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def validate_file(path: str | os.PathLike[str], display: str | None = None) -> tuple[model.Lab | None, list[Problem]]:
-    """Load and validate a lab file; returns the model (when valid) and every problem found."""
-    shown = display or str(path)
-    with _gc_paused():
-        try:
-            doc = load_file(str(path), shown)
-        except LabError as exc:
-            return None, list(exc.problems)
-        return _finish(doc, Path(path).resolve().parent)
-
-
-def validate_text(text: str, path: str = "<lab>",
-                  lab_dir: Path | None = None) -> tuple[model.Lab | None, list[Problem]]:
-    """Validate a lab given as text; files it names are looked up in `lab_dir` (default: the current one)."""
-    with _gc_paused():
-        try:
-            doc = load_text(text, path)
-        except LabError as exc:
-            return None, list(exc.problems)
-        return _finish(doc, lab_dir or Path.cwd())
-
-
-def load_lab(path: str | os.PathLike[str], display: str | None = None) -> model.Lab:
-    """The model of a valid lab; raises `LabError` with every problem otherwise."""
-    lab, problems = validate_file(path, display)
-    if problems or lab is None:
-        raise LabError(problems)
-    return lab
-
-
-def _finish(doc: Document, lab_dir: Path) -> tuple[model.Lab | None, list[Problem]]:
-    problems = validate_document(doc, lab_dir)
-    if problems:
-        return None, problems
-    lab = model.build(doc)
-    return lab, []
-
-
-def validate_document(doc: Document, lab_dir: Path) -> list[Problem]:
-    if not isinstance(doc.data, dict):
-        what = "empty" if doc.data is None else f"a {kind_of(doc.data)}"
-        return [Problem(doc.path, 1, 1, f"a lab is a YAML mapping, but this file is {what}",
-                        "a lab starts with 'lab:', 'title:' and 'tasks:' (see docs/authoring.md)", rule="structure")]
-    reporter = _Reporter(doc)
-    _check_schema(doc, reporter)
-    _Semantics(doc, lab_dir, reporter).run()
-    return reporter.sorted()
-
-
-# --------------------------------------------------------------------------------------------------
-# Reporting
-
-
-@dataclass
-class _Reporter:
-    doc: Document
-    problems: list[Problem] = field(default_factory=list)
-    flagged: set[YamlPath] = field(default_factory=set)  # paths layer 2 reported: layer 3 skips them
-    seen: set[tuple[int, int, str]] = field(default_factory=set)
-
-    def add(self, path: YamlPath, message: str, hint: str = "", *, key: bool = False, rule: str = "invalid",
-            line_offset: int = 0) -> None:
-        self.flagged.add(path)
-        mark = self.doc.mark(path, key=key)
-        task, step = self.context(path)
-        signature = (mark.line + line_offset, mark.column, message)
-        if signature in self.seen:
-            return
-        self.seen.add(signature)
-        self.problems.append(Problem(self.doc.path, mark.line + line_offset, mark.column, message, hint,
-                                     task=task, step=step, rule=rule))
-
-    def context(self, path: YamlPath) -> tuple[str | None, str | None]:
-        data = self.doc.data
-        task: str | None = None
-        step: str | None = None
-        if len(path) >= 2 and path[0] == "tasks" and isinstance(path[1], int):
-            tasks = data.get("tasks")
-            raw = tasks[path[1]] if isinstance(tasks, list) and path[1] < len(tasks) else None
-            task = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{path[1] + 1}"
-            if len(path) >= 4 and path[2] in ("steps", "checks", "evidence") and isinstance(path[3], int):
-                step = _step_name(raw.get(path[2]) if isinstance(raw, dict) else None, str(path[2]), path[3])
-        elif len(path) >= 2 and path[0] == "cleanup" and isinstance(path[1], int):
-            step = _step_name(data.get("cleanup"), "cleanup", path[1])
-        return task, step
-
-    def sorted(self) -> list[Problem]:
-        return sorted(self.problems, key=lambda p: (p.line, p.column, p.message))
-
-
-def _step_name(steps: Any, section: str, index: int) -> str:
-    raw = steps[index] if isinstance(steps, list) and index < len(steps) else None
-    if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-        return str(raw["id"])
-    return f"{section}[{index}]"
-
-
-# --------------------------------------------------------------------------------------------------
-# Layer 2: the JSON Schema
-
-
-_SCHEMA_TYPES = {"string": "a string", "number": "a number", "integer": "a whole number", "boolean": "true or false",
-                 "array": "a list", "object": "a mapping", "null": "null"}
-
-
-def _what(path: YamlPath) -> str:
-    """A human name for the mapping at `path`, for messages."""
-    if not path:
-        return "the lab"
-    last = path[-1]
-    if isinstance(last, int):
-        parent = path[-2] if len(path) >= 2 else ""
-        return {"tasks": "a task", "steps": "a step", "checks": "a check", "cleanup": "a cleanup step",
-                "expect": "an expectation"}.get(str(parent), "an entry")
-    return {"retry": "retry", "params": "params", "cleanup": "a cleanup step", "extra_args": "extra_args"}.get(
-        str(last), f"'{last}'")
-
-
-def _action_at(doc: Document, path: YamlPath) -> str | None:
-    """The action of the step that `path` is inside the params of, if any."""
-    if "params" not in path:
-        return None
-    index = len(path) - 1 - list(reversed(path)).index("params")
-    node: Any = doc.data
-    for part in path[:index]:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    action = node.get("action") if isinstance(node, dict) else None
-    return action if isinstance(action, str) else None
-
-
-@functools.lru_cache(maxsize=1)
-def _lab_check() -> value_checks.SchemaCheck:
-    """The lab schema without its per-action parameter rules (`value_checks.params_check` applies those)."""
-    return value_checks.SchemaCheck(lean())
-
-
-def _check_schema(doc: Document, report: _Reporter) -> None:
-    for error in _lab_check().errors(doc.data):
-        _report_schema_error(doc, report, error)
-    builtins = registry.builtin_actions()
-    for path, step in _all_steps(doc.data):
-        action, params = step.get("action"), step.get("params")
-        if isinstance(action, str) and action in builtins and isinstance(params, dict):
-            for error in value_checks.params_check(action).errors(params):
-                _report_schema_error(doc, report, error, (*path, "params"))
-
-
-def _all_steps(data: dict[str, Any]) -> Iterator[tuple[YamlPath, dict[str, Any]]]:
-    """Every step mapping in a lab (steps, checks, lab cleanup, and each step's cleanup), with its path."""
-    def with_cleanups(step: Any, path: YamlPath) -> Iterator[tuple[YamlPath, dict[str, Any]]]:
-        while isinstance(step, dict):
-            yield path, step
-            step, path = step.get("cleanup"), (*path, "cleanup")
-
-    tasks = data.get("tasks")
-    for t, task in enumerate(tasks if isinstance(tasks, list) else []):
-        if isinstance(task, dict):
-            for section in ("steps", "checks", "evidence"):
-                items = task.get(section)
-                for i, step in enumerate(items if isinstance(items, list) else []):
-                    yield from with_cleanups(step, ("tasks", t, section, i))
-    cleanup = data.get("cleanup")
-    for i, step in enumerate(cleanup if isinstance(cleanup, list) else []):
-        yield from with_cleanups(step, ("cleanup", i))
-
-
-def _report_schema_error(doc: Document, report: _Reporter, error: Any, prefix: YamlPath = ()) -> None:
-    """Turn one jsonschema error (about the value at `prefix`) into a problem that says how to fix it."""
-    path: YamlPath = (*prefix, *error.absolute_path)
-    kind = error.validator
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    # The semantic layer explains a bad action name better (did-you-mean across services and operations).
-    if path and path[-1] == "action" and isinstance(error.instance, str):
-        return
-    action = _action_at(doc, path)
-    in_params = action is not None and "params" in path
-    if kind == "additionalProperties":
-        allowed = list(schema.get("properties", {}))
-        for key in sorted(set(error.instance) - set(allowed)):
-            what = f"unknown parameter '{key}' for {action}" if in_params else f"unknown key '{key}' in {_what(path)}"
-            hint = suggestion(key, allowed) or ("allowed: " + ", ".join(allowed) if allowed else "remove it")
-            report.add((*path, key), what, hint, key=True, rule="unknown-key")
-        return
-    if kind == "required":
-        missing = re.findall(r"'([^']+)' is a required property", error.message)
-        for key in missing:
-            if in_params:
-                report.add(path, f"missing required parameter '{key}' for {action}",
-                           f"add '{key}:' under params", rule="missing-key")
-            else:
-                report.add(path, f"missing required key '{key}' in {_what(path)}", f"add '{key}:'",
-                           rule="missing-key")
-        return
-    if kind == "oneOf" and len(path) >= 2 and path[-2] == "expect" and isinstance(path[-1], int):
-        return  # "exactly one operator": the semantic layer says which operators it found
-    if kind in ("anyOf", "oneOf") and _narrow(doc, report, error, prefix):
-        return
-    if "errorMessage" in schema and kind in ("anyOf", "oneOf", "pattern", "type"):
-        report.add(path, f"{_name(path)}: {schema['errorMessage']}", f"got {brief(error.instance)}", rule="schema")
-        return
-    if kind in ("anyOf", "oneOf") and error.context:
-        import jsonschema.exceptions
-
-        best = jsonschema.exceptions.best_match(error.context)
-        if best is not None:
-            _report_schema_error(doc, report, best, prefix)
-            return
-    if kind == "type":
-        wanted = schema.get("type")
-        names = [wanted] if isinstance(wanted, str) else list(wanted or [])
-        expected = " or ".join(_SCHEMA_TYPES.get(n, n) for n in names)
-        report.add(path, f"{_name(path)} must be {expected}, not {kind_of(error.instance)}",
-                   f"write {expected} here", rule="type")
-        return
-    if kind == "enum":
-        options = [str(o) for o in schema.get("enum", [])]
-        hint = suggestion(str(error.instance), options) or "use one of: " + ", ".join(options)
-        report.add(path, f"{_name(path)}: {brief(error.instance)} is not one of {', '.join(options)}", hint,
-                   rule="enum")
-        return
-    if kind == "pattern":
-        noun, hint = _PATTERNS.get(str(schema.get("pattern")), ("of the expected form", "see docs/authoring.md"))
-        if "propertyNames" in error.schema_path and isinstance(error.instance, str):
-            # A bad name in `vars` or `save`: point at the key itself.
-            report.add((*path, error.instance), f"{brief(error.instance)} is not {noun}", hint, key=True,
-                       rule="pattern")
-        else:
-            report.add(path, f"{_name(path)}: {brief(error.instance)} is not {noun}", hint, rule="pattern")
-        return
-    if kind == "minItems":
-        needed = schema.get("minItems")
-        report.add(path, f"{_name(path)} needs at least {needed} entr{'y' if needed == 1 else 'ies'}",
-                   "add one" if path == ("tasks",) else "add one, or remove the key", rule="schema")
-        return
-    if kind == "minLength":
-        report.add(path, f"{_name(path)} must not be empty", "write a value", rule="schema")
-        return
-    if kind in ("minimum", "exclusiveMinimum", "maximum"):
-        report.add(path, f"{_name(path)}: {error.message}", "change the number", rule="schema")
-        return
-    if kind == "propertyNames":
-        report.add(path, f"{_name(path)}: {error.message}",
-                   "names are letters, digits and _, not starting with a digit", rule="pattern")
-        return
-    report.add(path, f"{_name(path)}: {error.message}", "see docs/authoring.md", rule="schema")
-
-
-def _fits(branch: dict[str, Any], instance: Any) -> bool:
-    """Whether a value is of the kind an anyOf/oneOf branch describes (its type, enum or const)."""
-    if "$ref" in branch:
-        branch = _lab_check().schema["$defs"][branch["$ref"].rsplit("/", 1)[-1]]
-    if branch.get("pattern") == TEMPLATE_PATTERN:
-        # The run-time alternative to a typed value: what the author meant only when it is a template.
-        return isinstance(instance, str) and templates.is_template(instance)
-    if "enum" in branch:
-        return instance in branch["enum"] or all(type(v) is type(instance) for v in branch["enum"])
-    wanted = branch.get("type")
-    if wanted is None:
-        return True
-    names = [wanted] if isinstance(wanted, str) else wanted
-    return any(kind_of(instance) == _KIND_OF_TYPE.get(name) or (name == "integer" and isinstance(instance, int)
-               and not isinstance(instance, bool)) for name in names)
-
-
-_KIND_OF_TYPE = {"string": "string", "number": "number", "boolean": "boolean", "array": "list",
-                 "object": "mapping", "null": "null"}
-
-
-def _narrow(doc: Document, report: _Reporter, error: Any, prefix: YamlPath) -> bool:
-    """Report a failed anyOf/oneOf as the errors of the one branch the value's kind fits, if only one does.
-
-    `params: {buckt: x}` fails "an object, or a template string"; the author meant the object, so the
-    useful message is the object branch's "unknown parameter 'buckt'", not "must be a string".
-    """
-    branches = error.schema.get(error.validator) if isinstance(error.schema, dict) else None
-    if not isinstance(branches, list):
-        return False
-    fitting = [i for i, b in enumerate(branches) if isinstance(b, dict) and _fits(b, error.instance)]
-    if len(fitting) != 1:
-        return False
-    inner = [e for e in error.context if e.relative_schema_path and e.relative_schema_path[0] == fitting[0]]
-    if not inner:
-        return False
-    for sub in inner:
-        _report_schema_error(doc, report, sub, prefix)
-    return True
-
-
-def _name(path: YamlPath) -> str:
-    if not path:
-        return "the lab"
-    last = path[-1]
-    if isinstance(last, int):
-        return f"entry {last + 1} of '{path[-2]}'" if len(path) >= 2 else f"entry {last + 1}"
-    return f"'{last}'"
-
-
-#: What a value failing each schema pattern should have been, and how to write one.
-_PATTERNS: dict[str, tuple[str, str]] = {
-    LAB_PATTERN: ("a valid lab name", "use lowercase letters, digits and '-', starting with a letter or digit"),
-    ID_PATTERN: ("a valid id", "use letters, digits, '-', '_' and '.', starting with a letter or digit"),
-    REGION_PATTERN: ("an AWS region code", "write a region such as us-west-2"),
-    VAR_PATTERN: ("a valid variable name", "use letters, digits and '_', not starting with a digit"),
-    durations.PATTERN: ("a duration", durations.HOW),
-    ERROR_CODE_PATTERN: ("an error code", "write the code AWS returns, such as NoSuchBucket or AccessDenied "
-                                          "(one word, no spaces)"),
-}
-
-
-# --------------------------------------------------------------------------------------------------
-# Layer 3: meaning
 
 
 @dataclass(frozen=True)
@@ -381,10 +32,10 @@ class _StepRef:
     task: str | None
 
 
-class _Semantics:
+class Semantics:
     """Every rule of the lab format that a schema cannot express."""
 
-    def __init__(self, doc: Document, lab_dir: Path, report: _Reporter) -> None:
+    def __init__(self, doc: Document, lab_dir: Path, report: Reporter) -> None:
         self.doc = doc
         self.data: dict[str, Any] = doc.data
         self.lab_dir = lab_dir
@@ -624,11 +275,9 @@ class _Semantics:
                     continue
                 operator = OPERATORS[ops[0]]
                 value, vpath = entry[operator.name], (*here, operator.name)
-                if operator.problem is None or self.flagged(vpath) or (
-                        isinstance(value, str) and templates.is_template(value)):
-                    continue  # a templated value is checked once rendered
-                unusable = operator.problem(value)
-                if unusable:
+                templated = isinstance(value, str) and templates.is_template(value)  # checked once rendered
+                if operator.problem is not None and not templated and not self.flagged(vpath) and (
+                        unusable := operator.problem(value)):
                     self.add(vpath, *unusable, rule=operator.rule)
 
     def check_jmespath(self, expression: str, path: YamlPath, *, key_mark: bool = False) -> None:
@@ -757,6 +406,3 @@ def _step_label(raw: dict[str, Any], path: YamlPath) -> str:
     if isinstance(raw.get("id"), str):
         return f"step '{raw['id']}'"
     return f"the {raw.get('action', 'step')} step"
-
-
-__all__ = ["load_lab", "validate_document", "validate_file", "validate_text"]
