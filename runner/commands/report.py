@@ -31,6 +31,6 @@ def _write(path: str, text: str) -> Path:
     if target.is_dir():
         raise UsageError(f"--html: {path} is a folder; name the page to write, e.g. {target / 'report.html'}")
     try:
-        return write_text(target, text)
+        return write_text(target, text, shared=True)
     except OSError as exc:
         raise UsageError(f"--html: cannot write {path} ({exc.strerror or exc})") from None

@@ -1,7 +1,8 @@
 """Record files on disk: where a run's record goes, written whole and durably, and read back.
 
-`write_text` is the one way the engine writes a file (atomic and fsynced: a crash leaves the previous
-file, never half of one); `write_record` writes a record's text (`record_json.record_text`);
+`write_text` is the one way labrunner writes an output file (atomic and fsynced: a crash leaves the
+previous file, never half of one), owner-only unless it is meant to be shared; `write_record` writes a
+record's text (`record_json.record_text`);
 `read_json` and `read_record` read a file the user named, with an error that says what is wrong.
 The writes of a run in progress go through `write_behind.py`.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,19 @@ def default_path(lab: str, started: datetime, run_id: str, directory: str | os.P
     return Path(directory) / f"{lab}-{started:%Y%m%dT%H%M%SZ}-{run_id}.json"
 
 
-def write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write a file atomically: a temporary file beside it, then `os.replace` (readers never see half)."""
+def write_text(path: str | os.PathLike[str], text: str, *, shared: bool = False) -> Path:
+    """Write a file atomically: a temporary file beside it, then `os.replace` (readers never see half).
+
+    Owner-only (0600) unless `shared`: a record and its ledger name the account, its resources and
+    what failed, so they are the runner's user's alone. A file meant for others (a report, JUnit,
+    Gradescope results, a CSV) is `shared`: its mode is what the umask leaves of 0666, as for any
+    file a program creates, so a CI job or a course tool running as another user can read it.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    mode = 0o666 if shared else 0o600  # the kernel takes the umask off; os.replace keeps the temp file's mode
+    temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
@@ -38,7 +47,7 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
             os.fsync(stream.fileno())
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     _fsync_directory(target.parent)
     return target

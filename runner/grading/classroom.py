@@ -27,6 +27,7 @@ from runner.engine.targets import Target, new_session
 from runner.grading.accounts import Student
 from runner.grading.grader import grade
 from runner.model import Lab
+from runner.safe_text import escape_controls
 
 SESSION_NAME = "labrunner-grade"
 
@@ -162,8 +163,10 @@ def summary_rows(lab: Lab, results: Sequence[StudentResult], tasks: tuple[str, .
 
 
 def summary_csv(lab: Lab, results: Sequence[StudentResult], tasks: tuple[str, ...] = ()) -> str:
+    """The summary as CSV; each cell one line, without control characters (an error can quote an account)."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(summary_rows(lab, results, tasks))
+    rows = [[escape_controls(cell, multiline=False) for cell in row] for row in summary_rows(lab, results, tasks)]
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
 
 
@@ -195,4 +198,4 @@ def write_records(folder: Path, results: Sequence[StudentResult]) -> list[Path]:
 
 
 def write_summary(path: str | Path, lab: Lab, results: Sequence[StudentResult], tasks: tuple[str, ...] = ()) -> Path:
-    return write_text(path, summary_csv(lab, results, tasks))
+    return write_text(path, summary_csv(lab, results, tasks), shared=True)

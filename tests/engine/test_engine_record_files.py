@@ -171,3 +171,17 @@ def test_a_file_that_is_not_a_record_is_a_usage_error_that_says_why(tmp_path: Pa
     with pytest.raises(UsageError) as error:
         read_record(path)
     assert wanted in str(error.value) and str(error.value).startswith(str(tmp_path))
+
+
+@pytest.mark.parametrize(("umask", "shared_mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_shared_outputs_honour_the_umask_and_records_stay_owner_only(tmp_path: Path, umask: int,
+                                                                      shared_mode: int) -> None:
+    previous = os.umask(umask)
+    try:
+        shared = write_text(tmp_path / "junit.xml", "<testsuites/>\n", shared=True)
+        record = write_record(tmp_path / "record.json", run_so_far(1, "x"))
+        replaced = write_text(tmp_path / "record.json", "{}\n")  # a rewrite keeps it owner-only
+    finally:
+        os.umask(previous)
+    assert shared.stat().st_mode & 0o777 == shared_mode
+    assert record.stat().st_mode & 0o777 == 0o600 and replaced.stat().st_mode & 0o777 == 0o600
