@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from runner.safe_text import escape_controls  # a leaf: importing it costs a session nothing
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -199,6 +201,12 @@ class _LabRun:
 
     @classmethod
     def start(cls, config: pytest.Config, lab: Lab) -> _LabRun:
+        run = cls._start(config, lab)
+        _name_in_junit(config, run.path)
+        return run
+
+    @classmethod
+    def _start(cls, config: pytest.Config, lab: Lab) -> _LabRun:
         from runner.engine.checkpoint import Checkpoint
         from runner.engine.loop import Runner, RunOptions, TaskByTask
         from runner.engine.redaction import Redactor
@@ -229,6 +237,20 @@ class _LabRun:
         if task.id not in self.records:
             self.records[task.id] = self.by_task.run_task(task)
         return self.records[task.id]
+
+
+def _name_in_junit(config: pytest.Config, record: Path) -> None:
+    """Name the record in `--junitxml`'s file, as a property of the suite.
+
+    Not as the test's `user_properties`: pytest writes those as `<properties>` inside `<testcase>`,
+    which junit-10.xsd (the schema pytest's own output otherwise follows) does not allow. Under xdist
+    the file is written by the controller, which a worker cannot reach: the terminal names the records.
+    """
+    from _pytest.junitxml import xml_key  # what pytest's record_testsuite_property fixture uses
+
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        xml.add_global_property("labrunner_record", str(record))
 
 
 def _every_step(lab: Lab) -> Iterator[Step]:
@@ -262,7 +284,6 @@ class TaskItem(pytest.Item):
         lab_file = self.lab_file
         assert lab_file.lab is not None
         run = lab_file.start_run()
-        self.user_properties.append(("labrunner_record", str(run.path)))
         for earlier in lab_file.lab.tasks[:self.index]:
             record = run.task_record(earlier)
             if record.status in ("failed", "error"):
@@ -310,7 +331,7 @@ def format_task(record: TaskRecord, steps: dict[str, Step], source: Path, redact
         if step.failed:
             lines.append("")
             lines.append(format_step(step, steps.get(step.key), source, redactor))
-    return redactor.text("\n".join(lines))
+    return escape_controls(redactor.text("\n".join(lines)))
 
 
 def format_step(record: StepRecord, step: Step | None, source: Path, redactor: Redactor) -> str:
@@ -343,7 +364,7 @@ def format_step(record: StepRecord, step: Step | None, source: Path, redactor: R
         lines.append(f"hint: {record.hint}")
     if record.attempts > 1:
         lines.append(f"after {record.attempts} attempts, {record.waited_s:g}s waiting")
-    return redactor.text("\n".join(lines))
+    return escape_controls(redactor.text("\n".join(lines)))
 
 
 def _line_of(location: str) -> int | None:

@@ -134,7 +134,7 @@ def test_interrupt_still_cleans_up(emulator: Emulator, fake_time: FakeTime, monk
 
 
 def test_record_and_junit_of_a_failed_run(emulator: Emulator, fake_time: FakeTime, tmp_path: Path) -> None:
-    import xml.etree.ElementTree as ET
+    from consumers import assert_valid_junit
 
     from runner.engine import junit
     from runner.engine.record_files import write_record
@@ -143,11 +143,11 @@ def test_record_and_junit_of_a_failed_run(emulator: Emulator, fake_time: FakeTim
     path = write_record(tmp_path / "runs" / "r.json", record, Redactor())
     data = json.loads(path.read_text())
     jsonschema.validate(data, SCHEMA)
-    root = ET.fromstring(junit.render(record))
-    assert root.get("failures") == "1" and root.get("skipped") == "3"
-    case = root.find(".//testcase[@classname='make'][failure]")
+    root = assert_valid_junit(junit.render(record))
+    assert root.get("failures") == "1" and sum(int(s.get("skipped")) for s in root.iter("testsuite")) == 3
+    case = root.find(f".//testcase[@classname='{record.lab}.make'][failure]")
     assert case is not None and case.get("name") == "wrong-usage (aws.kms.describe_key)"
     failure = case.find("failure")
     assert failure is not None and failure.text is not None
     assert "KeyMetadata.KeyUsage equals: expected \"SIGN_VERIFY\", actual \"ENCRYPT_DECRYPT\"" in failure.text
-    assert len(root.findall(".//testcase[@classname='cleanup']")) == 5
+    assert len(root.findall(f".//testcase[@classname='{record.lab}.cleanup']")) == 5

@@ -7,11 +7,11 @@ lab whose second task fails, a YAML file that is not a lab, and a lab outside th
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import jsonschema
 import pytest
+from consumers import assert_valid_junit
 from plugin_helpers import BROKEN_LAB, GOOD_LAB, INVALID_LAB, LEAKY_LAB, REPO, Result, run_pytest, write
 
 PROJECT = {
@@ -97,8 +97,9 @@ def test_the_record_is_written_and_named_in_the_junit_xml(project: tuple[Path, R
     # the lab's cleanup ran when pytest left the file, and the record says so
     assert [(c["key"], c["status"]) for c in broken["cleanup"]] == [("create-it.cleanup", "passed")]
     assert f"record: {records['broken'].relative_to(folder)}" in result.output
-    junit = ET.parse(folder / "junit.xml")
-    properties = {p.get("value") for p in junit.iter("property") if p.get("name") == "labrunner_record"}
+    junit = assert_valid_junit(folder / "junit.xml")  # pytest's own file, with the plugin's items in it
+    properties = {p.get("value") for p in junit.iterfind("testsuite/properties/property")
+                  if p.get("name") == "labrunner_record"}
     assert str(records["good"].relative_to(folder)) in {str(Path(v).relative_to(folder)) for v in properties}
 
 
