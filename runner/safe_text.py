@@ -5,7 +5,9 @@ written by whoever owns the account, and a student owns theirs. An escape sequen
 must not move the cursor or recolour a grader's terminal, a NUL or a form feed must not make a JUnit
 file ill-formed XML (XML 1.0 forbids most C0 characters even as references), and a right-to-left
 override must not make a report say something it does not. So every output that shows such text
-(the console, JUnit, Gradescope, HTML and Markdown) passes it through `escape_controls` first.
+(the console, JUnit, Gradescope, HTML and Markdown) passes it through `escape_controls` first, and
+Markdown (Gradescope's `md` output, a GitHub job summary) through `escape_markdown`, so that a tag
+value cannot become a link, an image or a table cell of its own.
 
 Escapes read as Python writes them (`\\x1b`, `\\u202e`), so the text stays one line and what was
 there can still be told.
@@ -36,3 +38,12 @@ def escape_controls(text: str, *, multiline: bool = True) -> str:
     """
     pattern = _UNSAFE if multiline else _UNSAFE_LINE
     return pattern.sub(_escape, text) if pattern.search(text) else text
+
+
+#: What Markdown could read as syntax: CommonMark lets a backslash escape any ASCII punctuation.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~&])")
+
+
+def escape_markdown(text: str) -> str:
+    """`text` shown literally in Markdown, on one line: controls escaped, syntax characters backslashed."""
+    return _MARKDOWN.sub(r"\\\1", escape_controls(text, multiline=False))

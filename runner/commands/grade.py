@@ -1,8 +1,9 @@
 """`labrunner grade LAB`: run a lab's checks, read-only, on one account or a class; an exit status.
 
-One account (the target, made read-only by `runner.grading.grader`) or a class (`--accounts` with
-`--role-arn`, `--parallel`: `runner.grading.classroom`); then the records, JUnit, Gradescope results and
-a class's summary CSV. `--print-policy` prints the grader role's policy (`runner.grading.policy`) and
+One account (the target, made read-only by `runner.grading.grader`, or the role `--role-arn` names in
+it), or a class (`--accounts` with a `--role-arn` template, `--parallel`: `runner.grading.classroom`);
+then the records, JUnit, Gradescope results and a class's summary CSV. A path that names a file is
+written as one file (`names_a_file`). `--print-policy` prints the grader role's policy (`runner.grading.policy`) and
 touches nothing. Shared option values: `options.py`; statuses: `exits.py`.
 """
 
@@ -53,23 +54,40 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
+#: A role ARN (any partition), with a 12-digit account where `{account}` may stand.
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$")
+
+
 def check_role_template(template: str | None, accounts: str | None) -> str | None:
+    """`--role-arn`: for a class (`--accounts`), a template naming `{account}`; for one account, its ARN."""
     if template is None:
         if accounts:
             raise UsageError("--accounts needs --role-arn, the role to assume in each account, e.g. "
                              "'arn:aws:iam::{account}:role/Grader'")
         return None
-    if not accounts:
-        raise UsageError("--role-arn applies to a class (--accounts FILE); to grade one account, use its "
-                         "credentials (--profile) directly")
-    if "{account}" not in template:
+    if not _ROLE_ARN.match(template.replace("{account}", "123456789012")):
+        raise UsageError(f"--role-arn: '{template}' is not a role ARN such as 'arn:aws:iam::123456789012:role/Grader'"
+                         + (" (or, for a class, 'arn:aws:iam::{account}:role/Grader')" if accounts else ""))
+    if accounts and "{account}" not in template:
         raise UsageError(f"--role-arn: '{template}' has no {{account}}; write e.g. "
                          "'arn:aws:iam::{account}:role/Grader' so each student's account is filled in")
-    sample = template.replace("{account}", "123456789012")
-    if not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$", sample):
-        raise UsageError(f"--role-arn: '{template}' is not a role ARN template such as "
-                         "'arn:aws:iam::{account}:role/Grader'")
+    if not accounts and "{account}" in template:
+        raise UsageError(f"--role-arn: '{template}' names no account; to grade one account through a role, give "
+                         "its ARN (arn:aws:iam::123456789012:role/Grader), or a class with --accounts FILE")
     return template
+
+
+def role_account(arn: str) -> str:
+    """The account of a role ARN that `check_role_template` accepted."""
+    match = _ROLE_ARN.match(arn)
+    assert match is not None
+    return match.group(1)
+
+
+def names_a_file(path: str | Path) -> bool:
+    """Whether an output path names one file rather than a folder: an existing file, or a new `.json` path."""
+    where = Path(path)
+    return where.is_file() or (not where.is_dir() and where.suffix.lower() == ".json")
 
 
 def command(args: argparse.Namespace, out: TextIO) -> int:
@@ -96,22 +114,38 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(f"--parallel: expected at least 1, got {args.parallel}")
     if args.csv and not args.accounts:
         raise UsageError("--csv applies to a class (--accounts FILE)")
-    for option, path, folder in (("--record", args.record or "runs", bool(args.accounts or not args.record)),
+    students = read_accounts(args.accounts) if args.accounts else None
+    # A class writes a folder of records and of results.json, one per account; a path that names a
+    # file (results.json) is one file, which only a class of one can fill.
+    files = {option: students is None or bool(path and names_a_file(path))
+             for option, path in (("--record", args.record), ("--gradescope", args.gradescope))}
+    for option, path in (("--record", args.record), ("--gradescope", args.gradescope)):
+        if path and students is not None and len(students) > 1 and files[option]:
+            raise UsageError(f"{option} {path}: names one file, and the class has {len(students)} accounts; "
+                             "name a folder (each account gets its own file in it)")
+    for option, path, folder in (("--record", args.record or "runs", not args.record or not files["--record"]),
                                   ("--junit", args.junit, False), ("--csv", args.csv, False),
-                                  ("--gradescope", args.gradescope, bool(args.accounts))):
+                                  ("--gradescope", args.gradescope, not files["--gradescope"])):
         if path:
             check_output(path, option, folder=folder)
-    students = None
-    if args.accounts:
-        students = read_accounts(args.accounts)
     target = open_target(args.target, region, args.profile, faults=parse_faults(args.faults))
     try:
         if students is not None:
             assert template is not None
-            return _grade_class(args, out, lab, target, students, template, options(tasks, overrides, since))
+            return _grade_class(args, out, lab, target, students, template, options(tasks, overrides, since),
+                                files)
         redactor = Redactor()
-        record = grade(lab, target, options(tasks, overrides, since),
-                       observer=GradeConsole(out, redactor, since), redactor=redactor)
+        console = GradeConsole(out, redactor, since)
+        if template is not None:
+            # One account through a role: a class of one, written as one account's files.
+            room = classroom.Classroom(lab, target, template, options(tasks, overrides, since),
+                                       {"observer": console, "redactor": redactor})
+            result = room.grade_student(Student(role_account(template), role_account(template)))
+            if result.error:
+                out.write(f"ERROR {result.error}\n")
+            record = result.record
+        else:
+            record = grade(lab, target, options(tasks, overrides, since), observer=console, redactor=redactor)
     finally:
         target.close()
     path = write_record(args.record or _default_record(lab.name, record), record, redactor)
@@ -132,8 +166,9 @@ def _default_record(lab: str, record: RunRecord) -> Path:
 
 
 def _grade_class(args: argparse.Namespace, out: TextIO, lab: Lab, target: Target, students: list[Student],
-                 template: str, opts: RunOptions) -> int:
-    """Grade every student's account, `args.parallel` at a time; the table, the records and the exports."""
+                 template: str, opts: RunOptions, files: dict[str, bool]) -> int:
+    """Grade every student's account, `args.parallel` at a time; the table, the records and the exports.
+    `files`: which of `--record` and `--gradescope` name one file (a class of one) rather than a folder."""
     room = classroom.Classroom(lab, target, template, opts)
     count = f"{len(students)} account{'s' if len(students) != 1 else ''}"
     out.write(f"labrunner grade {lab.name}: {count}, {min(args.parallel, len(students))} at a time, as {template} "
@@ -147,17 +182,22 @@ def _grade_class(args: argparse.Namespace, out: TextIO, lab: Lab, target: Target
 
     results = room.grade_all(students, args.parallel, on_done=done)
     out.write("\n" + classroom.summary_table(lab, results, opts.tasks))
-    stamp = room.started.strftime("%Y%m%dT%H%M%SZ")
-    folder = Path(args.record) if args.record else Path("runs") / f"grade-{lab.name}-{stamp}"
-    classroom.write_records(folder, results)
-    classroom.write_summary(folder / "summary.csv", lab, results, opts.tasks)
-    out.write(f"records: {folder}/ (one per student, and summary.csv)\n")
+    if args.record and files["--record"]:
+        out.write(f"record: {write_record(args.record, results[0].record)}\n")
+    else:
+        stamp = room.started.strftime("%Y%m%dT%H%M%SZ")
+        folder = Path(args.record) if args.record else Path("runs") / f"grade-{lab.name}-{stamp}"
+        classroom.write_records(folder, results)
+        classroom.write_summary(folder / "summary.csv", lab, results, opts.tasks)
+        out.write(f"records: {folder}/ (one per student, and summary.csv)\n")
     if args.csv:
         out.write(f"csv: {classroom.write_summary(args.csv, lab, results, opts.tasks)}\n")
     records = [r.record for r in results]
     if args.junit:
         out.write(f"junit: {junit.write(args.junit, records)}\n")
-    if args.gradescope:
+    if args.gradescope and files["--gradescope"]:
+        out.write(f"gradescope: {gradescope.write(args.gradescope, records[0])}\n")
+    elif args.gradescope:
         # Gradescope reads one results.json per submission: a class gets a folder of them.
         gs = Path(args.gradescope)
         for result in results:

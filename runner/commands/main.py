@@ -73,12 +73,15 @@ def parser() -> argparse.ArgumentParser:
                             "ago such as 2h (default 7d)")
     grade.add_argument("--accounts", metavar="FILE",
                        help="a class: one account id per line, or a CSV with account and name columns")
-    grade.add_argument("--role-arn", metavar="TEMPLATE",
-                       help="role to assume in each account, e.g. 'arn:aws:iam::{account}:role/Grader'")
+    grade.add_argument("--role-arn", metavar="ARN",
+                       help="role to assume: one account's (arn:aws:iam::123456789012:role/Grader), or for a class "
+                            "a template such as 'arn:aws:iam::{account}:role/Grader'")
     grade.add_argument("--parallel", type=int, default=4, metavar="N", help="accounts graded at once (default 4)")
-    grade.add_argument("--record", metavar="PATH", help="record file (one student) or folder (a class)")
+    grade.add_argument("--record", metavar="PATH",
+                       help="record file (one account, or a class of one given a .json path) or folder (a class)")
     grade.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
-    grade.add_argument("--gradescope", metavar="FILE", help="also write Gradescope results.json")
+    grade.add_argument("--gradescope", metavar="PATH",
+                       help="also write Gradescope results.json (a class: a folder of them, one per account)")
     grade.add_argument("--csv", metavar="FILE", help="a class: write the students x tasks summary as CSV")
     grade.add_argument("--print-policy", action="store_true",
                        help="print the least-privilege IAM policy a grader role needs for this lab, and exit")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from consumers import assert_valid_gradescope, assert_valid_junit
 from grading_helpers import KMS_LAB
 
 from runner.commands.grade import check_role_template, parse_since
@@ -76,6 +77,10 @@ def test_a_role_template_must_name_the_account() -> None:
         check_role_template(None, "c.txt")
     with pytest.raises(UsageError, match="not a role ARN"):
         check_role_template("role/{account}", "c.txt")
+    # one account through a role: its own ARN
+    assert check_role_template("arn:aws:iam::111111111111:role/Grader", None)
+    with pytest.raises(UsageError, match="names no account"):
+        check_role_template("arn:aws:iam::{account}:role/Grader", None)
 
 
 @pytest.mark.parametrize(("args", "wanted"), [
@@ -86,14 +91,19 @@ def test_a_role_template_must_name_the_account() -> None:
     (["--parallel", "0", "--accounts", "x.txt", "--role-arn", "arn:aws:iam::{account}:role/G"], "--parallel"),
     (["--junit", "x.txt/junit.xml"], "--junit x.txt/junit.xml: x.txt is a file, not a folder"),
     (["--record", "."], "--record .: is a folder; name a file in it"),
-    (["--gradescope", "x.txt", "--accounts", "x.txt", "--role-arn", "arn:aws:iam::{account}:role/G"],
-     "--gradescope x.txt: is a file; name a folder"),
+    (["--gradescope", "results.json", "--accounts", "two.txt", "--role-arn", "arn:aws:iam::{account}:role/G"],
+     "--gradescope results.json: names one file, and the class has 2 accounts; name a folder"),
+    (["--record", "x.txt", "--accounts", "two.txt", "--role-arn", "arn:aws:iam::{account}:role/G"],
+     "--record x.txt: names one file, and the class has 2 accounts"),
+    (["--role-arn", "arn:aws:iam::{account}:role/G"], "names no account; to grade one account through a role"),
+    (["--role-arn", "Grader"], "'Grader' is not a role ARN such as 'arn:aws:iam::123456789012:role/Grader'"),
 ])
 def test_user_mistakes_exit_2_with_a_message_and_no_traceback(
     args: list[str], wanted: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.txt").write_text("111111111111\n")
+    (tmp_path / "two.txt").write_text("111111111111\n222222222222\n")
     out = tmp_path / "out.txt"
     with out.open("w") as stream:
         assert main(["grade", str(KMS_LAB), *args], out=stream) == 2
@@ -172,25 +182,55 @@ def graded_record() -> RunRecord:
 
 
 def test_gradescope_results_have_one_test_per_task_with_the_student_message() -> None:
-    results = gradescope.results(graded_record())
+    results = assert_valid_gradescope(gradescope.results(graded_record()))
     assert results["score"] == 25
+    assert (results["output_format"], results["visibility"], results["stdout_visibility"]) == (
+        "md", "visible", "hidden")
     tests = {t["name"]: t for t in results["tests"]}
     trail = tests["Create a trail (create-trail)"]
-    assert (trail["score"], trail["max_score"], trail["status"]) == (0, 20, "failed")
-    assert "Turn on Insights events." in trail["output"]
-    assert 'expected "ApiErrorRateInsight", actual ["ApiCallRateInsight"]' in trail["output"]
+    assert (trail["score"], trail["max_score"], trail["status"], trail["output_format"]) == (0, 20, "failed", "md")
+    assert "Turn on Insights events\\." in trail["output"]
+    # an indented line of the feedback is a list item; the account's words are shown, never read as Markdown
+    assert ('- InsightSelectors\\[\\]\\.InsightType contains: expected "ApiErrorRateInsight", '
+            'actual \\["ApiCallRateInsight"\\]') in trail["output"]
     upload = tests["Upload (upload)"]
     assert upload["status"] == "passed" and "CloudTrail evidence" in upload["output"]
     assert all(t["visibility"] == "visible" for t in results["tests"])
+    assert results["extra_data"] == {"lab": "demo", "run_id": "abcd1234", "account": "111111111111", "student": "Al"}
+
+
+def test_gradescope_follows_the_instructors_visibility_choices() -> None:
+    settings = gradescope.Settings(visibility="after_due_date", stdout_visibility="visible",
+                                   tests={"create-key": "visible"})
+    results = assert_valid_gradescope(gradescope.results(graded_record(), settings=settings))
+    assert (results["visibility"], results["stdout_visibility"]) == ("after_due_date", "visible")
+    assert {t["name"]: t["visibility"] for t in results["tests"]} == {
+        "Create a key (create-key)": "visible", "Create a trail (create-trail)": "after_due_date",
+        "Upload (upload)": "after_due_date"}
+
+
+def test_account_text_in_gradescope_markdown_is_shown_not_rendered() -> None:
+    record = graded_record()
+    task = record.tasks[1]
+    evil = "![x](https://evil.example/t.png) <img src=x> **bold** \x1b[2J"
+    checks = (dataclasses.replace(task.checks[0], hint=evil),)
+    record = dataclasses.replace(record, tasks=(dataclasses.replace(task, checks=checks),))
+    output = assert_valid_gradescope(gradescope.results(record))["tests"][0]["output"]
+    assert "\\!\\[x\\]\\(https://evil\\.example/t\\.png\\) \\<img src=x\\> \\*\\*bold\\*\\* \\\\x1b\\[2J" in output
+    assert "\x1b" not in output
 
 
 def test_junit_has_a_suite_per_student_and_a_case_per_task() -> None:
-    root = ET.fromstring(junit.render([graded_record()]).split("\n", 1)[1])
+    root = assert_valid_junit(junit.render([graded_record()]))
     suite = root.find("testsuite")
     assert suite is not None and suite.get("name") == "demo.Al"
     assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
+    cases = list(root.iter("testcase"))
+    assert [c.get("classname") for c in cases] == ["demo.create-key", "demo.create-trail", "demo.upload"]
+    assert cases[0].get("name") == "Create a key (Al)"
     failure = root.find(".//failure")
     assert failure is not None and "Turn on Insights events." in (failure.text or "")
+    assert "None" not in {p.get("value") for p in root.iter("property")}  # no `since`: no property
 
 
 def test_the_class_summary_is_students_by_tasks() -> None:

@@ -1,0 +1,65 @@
+"""One student graded through a role, and what a grade writes: files where a path names a file, each
+valid for the tool that reads it (junit-10.xsd, Gradescope's results.json), shared files readable by
+others and records owner-only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from consumers import assert_valid_gradescope, assert_valid_junit
+from grading_helpers import REGION, assume, grade, session_clients
+
+from runner.emulator import Emulator
+
+pytestmark = pytest.mark.e2e
+
+LAB = Path(__file__).parent / "data" / "class-lab.yaml"
+# Accounts of this module only: moto's state is shared by every emulator in a process.
+STUDENT, CLASSMATE = "320000000001", "320000000002"
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(log_delay=3600, region=REGION) as emulator:
+        for account in (STUDENT, CLASSMATE):  # each made the bucket (10 of 35 points), nothing else
+            s3, = session_clients(emulator, assume(emulator, account), "s3")
+            s3.create_bucket(Bucket=f"class-{account}", CreateBucketConfiguration={"LocationConstraint": REGION})
+        yield emulator
+
+
+def test_one_student_graded_through_a_role_writes_one_of_each_file(emu: Emulator, tmp_path: Path) -> None:
+    role = f"arn:aws:iam::{STUDENT}:role/Grader"
+    previous = os.umask(0o022)
+    try:
+        code, output, record = grade([str(LAB), "--target", emu.endpoint, "--role-arn", role,
+                                      "--gradescope", str(tmp_path / "results.json"),
+                                      "--junit", str(tmp_path / "grade.xml")], tmp_path)
+    finally:
+        os.umask(previous)
+    assert code == 1, output  # the other tasks are missing
+    data = json.loads(record.read_text())
+    assert data["target"]["account"] == STUDENT and (data["score"], data["points"]) == (10, 35)
+    results = assert_valid_gradescope(tmp_path / "results.json")
+    assert results["score"] == 10 and len(results["tests"]) == 5
+    junit = assert_valid_junit(tmp_path / "grade.xml")
+    assert junit.get("failures") == "4"
+    assert record.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "results.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "grade.xml").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_class_of_one_with_a_results_json_path_writes_that_file(emu: Emulator, tmp_path: Path) -> None:
+    roster = tmp_path / "one.csv"
+    roster.write_text(f"account,name\n{CLASSMATE},Bea\n")
+    results = tmp_path / "autograder" / "results" / "results.json"
+    code, output, folder = grade([str(LAB), "--target", emu.endpoint, "--accounts", str(roster), "--role-arn",
+                                  "arn:aws:iam::{account}:role/Grader", "--gradescope", str(results)], tmp_path)
+    assert code == 1, output
+    assert results.is_file()
+    assert assert_valid_gradescope(results)["extra_data"]["student"] == "Bea"
+    assert (folder / f"Bea-{CLASSMATE}.json").is_file()  # --record named no file: the class folder
