@@ -87,6 +87,30 @@ def parser() -> argparse.ArgumentParser:
                        help="print the least-privilege IAM policy a grader role needs for this lab, and exit")
     _add_faults_option(grade)
 
+    autograder = commands.add_parser(
+        "autograder", help="build a Gradescope autograder that grades each student's AWS account",
+        description="Write a Gradescope autograder zip: for every submission (account.txt: the student's AWS "
+                    "account id) it assumes --role-name in that account, grades the lab read-only and writes "
+                    "results.json with a test per task.")
+    autograder.add_argument("lab", metavar="LAB")
+    autograder.add_argument("-o", "--output", default="autograder.zip", metavar="FILE",
+                            help="the zip to write (default autograder.zip)")
+    autograder.add_argument("--role-name", required=True, metavar="NAME",
+                            help="the grader role every student creates in their account (see grade --print-policy)")
+    autograder.add_argument("--profile", metavar="NAME",
+                            help="put this AWS profile's keys in the zip: the identity that assumes the grader "
+                                 "role (best an IAM user allowed only sts:AssumeRole)")
+    autograder.add_argument("--region", help="AWS region (default: the lab's, else us-east-1)")
+    autograder.add_argument("--task", action="append", default=[], metavar="ID", help="grade only these tasks")
+    _add_var_option(autograder)
+    autograder.add_argument("--visibility", default="visible", metavar="WHEN",
+                            help="when students see the tests: visible (default), after_due_date, "
+                                 "after_published or hidden")
+    autograder.add_argument("--task-visibility", action="append", default=[], metavar="TASK=WHEN",
+                            help="one task's test visibility, overriding --visibility")
+    autograder.add_argument("--stdout-visibility", default="hidden", metavar="WHEN",
+                            help="when students see the autograder's log (default hidden: it names every call)")
+
     cleanup = commands.add_parser("cleanup", help="remove what a run created, from its record (idempotent)",
                                   description="Delete every resource a run's ledger lists, newest first; "
                                               "safe to repeat, and works after a crash or kill -9.")

@@ -35,14 +35,19 @@ def write_text(path: str | os.PathLike[str], text: str, *, shared: bool = False)
     Gradescope results, a CSV) is `shared`: its mode is what the umask leaves of 0666, as for any
     file a program creates, so a CI job or a course tool running as another user can read it.
     """
+    return write_bytes(path, text.encode("utf-8"), shared=shared)
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes, *, shared: bool = False) -> Path:
+    """`write_text` for bytes (an archive)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     mode = 0o666 if shared else 0o600  # the kernel takes the umask off; os.replace keeps the temp file's mode
     temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, target)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.engine.loop import RunOptions
-from runner.engine.record import RunRecord, TargetRecord, TaskRecord
+from runner.engine.record import NOT_SELECTED, RunRecord, TargetRecord, TaskRecord
 from runner.engine.record_files import write_record, write_text
 from runner.engine.targets import Target, new_session
 from runner.grading.accounts import Student
@@ -103,23 +103,9 @@ class Classroom:
 
     def error_record(self, student: Student, message: str) -> RunRecord:
         """The record of an account that could not be graded: every selected task an error."""
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        tasks = tuple(
-            TaskRecord(id=t.id, title=t.title, status="error", points=t.points, score=0,
-                       summary=f"not graded: {message}")
-            if not self.options.tasks or t.id in self.options.tasks else
-            TaskRecord(id=t.id, title=t.title, status="skipped", points=t.points, score=0,
-                       summary="skipped: not selected (--task)")
-            for t in self.lab.tasks)
-        points = sum(t.points for t in tasks if t.status == "error")
-        since = self.options.since.strftime("%Y-%m-%dT%H:%M:%SZ") if self.options.since else None
-        return RunRecord(
-            lab=self.lab.name, title=self.lab.title, file=str(self.lab.path), run_id=secrets.token_hex(4),
-            mode=self.options.mode.name,
-            target=TargetRecord(kind=self.base.kind, region=self.base.region, account=student.account,
-                                partition=self.base.partition, endpoint=self.base.endpoint),
-            seed=0, started=now, finished=now, status="error", vars={}, tasks=tasks, points=points,
-            error=message, student=student.name, since=since)
+        where = TargetRecord(kind=self.base.kind, region=self.base.region, account=student.account,
+                             partition=self.base.partition, endpoint=self.base.endpoint)
+        return not_graded(self.lab, self.options, where, student, message)
 
     def grade_all(self, students: Sequence[Student], parallel: int,
                   on_done: Callable[[StudentResult], None] | None = None) -> list[StudentResult]:
@@ -135,6 +121,25 @@ class Classroom:
 
         with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="grade") as pool:
             return list(pool.map(one, students))
+
+
+def not_graded(lab: Lab, options: RunOptions, where: TargetRecord, student: Student, message: str) -> RunRecord:
+    """The record of an account that could not be graded (its role, or the submission that names it):
+    every selected task an `error` worth nothing, `status: error` and `message` in `error`."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    tasks = tuple(
+        TaskRecord(id=t.id, title=t.title, status="error", points=t.points, score=0,
+                   summary=f"not graded: {message}")
+        if not options.tasks or t.id in options.tasks else
+        TaskRecord(id=t.id, title=t.title, status="skipped", points=t.points, score=0,
+                   summary=NOT_SELECTED)
+        for t in lab.tasks)
+    points = sum(t.points for t in tasks if t.status == "error")
+    since = options.since.strftime("%Y-%m-%dT%H:%M:%SZ") if options.since else None
+    return RunRecord(
+        lab=lab.name, title=lab.title, file=str(lab.path), run_id=secrets.token_hex(4), mode=options.mode.name,
+        target=where, seed=0, started=now, finished=now, status="error", vars={}, tasks=tasks, points=points,
+        error=message, student=student.name, since=since)
 
 
 class GradingError(Exception):

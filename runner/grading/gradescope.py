@@ -62,7 +62,9 @@ def markdown(text: str) -> str:
     return "\n".join(out) + "\n" if out else ""
 
 
-def results(record: RunRecord, redact: Redactor | None = None, settings: Settings | None = None) -> dict[str, Any]:
+def results(record: RunRecord, redact: Redactor | None = None, settings: Settings | None = None,
+            header: str = "") -> dict[str, Any]:
+    """The results of a grade; `header` is Markdown put before the score (the autograder's account line)."""
     settings = settings or Settings()
     data = to_json(record, redact)
     tests = []
@@ -82,7 +84,8 @@ def results(record: RunRecord, redact: Redactor | None = None, settings: Setting
         if task["status"] != "skipped":  # a task not graded is neither: its score says it counts for nothing
             test["status"] = "passed" if task["status"] == "passed" else "failed"
         tests.append(test)
-    output = [f"**{escape_markdown(data['title'])}**: {_number(data['score'])}/{_number(data['points'])} points"]
+    output = [header] if header else []
+    output.append(f"**{escape_markdown(data['title'])}**: {_number(data['score'])}/{_number(data['points'])} points")
     if data.get("error"):
         output.append(f"The grade could not finish: {escape_markdown(data['error'])}")
     extra = {"lab": data["lab"], "run_id": data["run_id"], "account": data["target"]["account"],
@@ -99,7 +102,13 @@ def results(record: RunRecord, redact: Redactor | None = None, settings: Setting
     }
 
 
+def failure_json(message: str) -> str:
+    """results.json's text when nothing could be graded (no lab to make tests from): a score of 0 and why."""
+    return json.dumps({"score": 0, "output": escape_markdown(message) + "\n", "output_format": "md", "tests": []},
+                      indent=2, ensure_ascii=False) + "\n"
+
+
 def write(path: str | os.PathLike[str], record: RunRecord, redact: Redactor | None = None,
-          settings: Settings | None = None) -> Path:
-    text = json.dumps(results(record, redact, settings), indent=2, ensure_ascii=False) + "\n"
+          settings: Settings | None = None, header: str = "") -> Path:
+    text = json.dumps(results(record, redact, settings, header), indent=2, ensure_ascii=False) + "\n"
     return write_text(path, text, shared=True)
