@@ -7,7 +7,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-ACCOUNT = "123456789012"
+from runner.emulator import DEFAULT_ACCOUNT
+
+ACCOUNT = DEFAULT_ACCOUNT
 REGION = "us-east-1"
 
 Client = Any

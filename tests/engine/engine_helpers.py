@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
+from runner.emulator import DEFAULT_ACCOUNT
 from runner.engine.context import RunContext, RunInfo
 from runner.engine.record import (
     AssertionRecord,
@@ -28,7 +29,7 @@ from runner.model import Lab
 from runner.validate import load_lab
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "labs"
-ACCOUNT = "123456789012"
+ACCOUNT = DEFAULT_ACCOUNT
 CALLER = f"arn:aws:iam::{ACCOUNT}:user/student"
 ROOT = Path(__file__).resolve().parents[2]
 RECORD_SCHEMA = json.loads((ROOT / "schemas" / "record.schema.json").read_text())

@@ -14,11 +14,11 @@ from engine_helpers import CALLER, StubTarget
 
 from runner.actions import cloudtrail, http, kms, s3
 from runner.actions.failures import ActionFailed
-from runner.emulator import Emulator
+from runner.emulator import DEFAULT_ACCOUNT, Emulator
 from runner.engine.context import Services
 from runner.engine.targets import Target
 
-ACCOUNT = "123456789012"
+ACCOUNT = DEFAULT_ACCOUNT
 REGION = "us-east-1"
 
 

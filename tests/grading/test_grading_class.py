@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -39,9 +38,9 @@ def did(number: int) -> set[str]:
     return chosen
 
 
-def do(emu: Emulator, account: str, tasks: set[str]) -> None:
-    creds = assume(emu, account)
-    s3, kms = session_clients(emu, creds, "s3", "kms")
+def do(emulator: Emulator, account: str, tasks: set[str]) -> None:
+    creds = assume(emulator, account)
+    s3, kms = session_clients(emulator, creds, "s3", "kms")
     bucket = f"class-{account}"
     if "bucket" in tasks:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -56,17 +55,11 @@ def do(emu: Emulator, account: str, tasks: set[str]) -> None:
             kms.enable_key_rotation(KeyId=key)
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(log_delay=3600, region=REGION) as emulator:
-        yield emulator
-
-
 def test_fifty_accounts_graded_in_parallel_match_what_each_student_did(
-    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:  # the students work at the same time
-        list(pool.map(lambda n: do(emu, STUDENTS[n][0], did(n)), range(len(STUDENTS))))
+        list(pool.map(lambda n: do(emulator, STUDENTS[n][0], did(n)), range(len(STUDENTS))))
     roster = tmp_path / "class.csv"
     roster.write_text("name,email,account_id\n" + "".join(f"{name},{name}@example.edu,{account}\n"
                                                           for account, name in STUDENTS))
@@ -81,7 +74,7 @@ def test_fifty_accounts_graded_in_parallel_match_what_each_student_did(
 
     monkeypatch.setattr(classroom.Classroom, "target_for", target_for)
     summary = tmp_path / "summary.csv"
-    code, output, folder = grade([str(LAB), "--target", emu.endpoint, "--accounts", str(roster), "--role-arn",
+    code, output, folder = grade([str(LAB), "--target", emulator.endpoint, "--accounts", str(roster), "--role-arn",
                                   GRADER_ROLE, "--parallel", "8", "--csv", str(summary),
                                   "--junit", str(tmp_path / "class.xml")], tmp_path, "class")
     assert code == 1, output

@@ -8,11 +8,10 @@ credits the earlier tasks from CloudTrail's event history.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from grading_helpers import KMS_TASKS, REGION, CliStudent, grade_student, tasks_of
+from grading_helpers import KMS_TASKS, CliStudent, grade_student, tasks_of
 
 from runner.emulator import Emulator
 
@@ -24,21 +23,14 @@ POINTS = {"create-key": 15, "create-trail": 20, "upload-encrypted": 15, "open-im
           "key-users": 10, "delete-key": 10, "clean-up": 5}
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    # Log files are delivered when the student waits for them (deliver_logs_now), never on their own.
-    with Emulator(log_delay=3600, region=REGION) as emulator:
-        yield emulator
-
-
 def test_a_student_graded_task_by_task_gets_full_marks_and_evidence_credits_them_after_clean_up(
-    emu: Emulator, tmp_path: Path
+    emulator: Emulator, tmp_path: Path
 ) -> None:
-    student = CliStudent(emu, DILIGENT, tmp_path)
+    student = CliStudent(emulator, DILIGENT, tmp_path)
     earned = 0.0
     for task in KMS_TASKS:
         student.do(task)
-        code, record, output = grade_student(emu, DILIGENT, tmp_path, "--task", task)
+        code, record, output = grade_student(emulator, DILIGENT, tmp_path, "--task", task)
         graded = tasks_of(record)[task]
         assert (graded["status"], graded["score"]) == ("passed", POINTS[task]), (task, output)
         assert graded["credited_by"] == "checks"
@@ -49,7 +41,7 @@ def test_a_student_graded_task_by_task_gets_full_marks_and_evidence_credits_them
     assert earned == 100
 
     # The student has cleaned up: the trail and the bucket are gone, the key waits for deletion.
-    code, record, output = grade_student(emu, DILIGENT, tmp_path)
+    code, record, output = grade_student(emulator, DILIGENT, tmp_path)
     tasks = tasks_of(record)
     assert code == 0, output
     assert record["score"] == record["points"] == 100
@@ -65,11 +57,11 @@ def test_a_student_graded_task_by_task_gets_full_marks_and_evidence_credits_them
     assert trail["summary"].startswith("credited by evidence")
 
 
-def test_a_student_who_skipped_insights_loses_exactly_that_task(emu: Emulator, tmp_path: Path) -> None:
-    student = CliStudent(emu, SKIPPER, tmp_path, insights=False, in_process=True)
+def test_a_student_who_skipped_insights_loses_exactly_that_task(emulator: Emulator, tmp_path: Path) -> None:
+    student = CliStudent(emulator, SKIPPER, tmp_path, insights=False, in_process=True)
     for task in KMS_TASKS[:2]:
         student.do(task)
-    code, record, output = grade_student(emu, SKIPPER, tmp_path, "--task", "create-trail",
+    code, record, output = grade_student(emulator, SKIPPER, tmp_path, "--task", "create-trail",
                                          "--gradescope", str(tmp_path / "gs"))
     assert code == 1
     trail = tasks_of(record)["create-trail"]
@@ -84,7 +76,7 @@ def test_a_student_who_skipped_insights_loses_exactly_that_task(emu: Emulator, t
 
     for task in KMS_TASKS[2:]:
         student.do(task)
-    code, record, output = grade_student(emu, SKIPPER, tmp_path)
+    code, record, output = grade_student(emulator, SKIPPER, tmp_path)
     tasks = tasks_of(record)
     assert code == 1, output
     assert {t: tasks[t]["status"] for t in KMS_TASKS} == {t: "failed" if t == "create-trail" else "passed"

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from grading_helpers import (
     IMAGE,
     KMS_LAB,
@@ -38,14 +37,6 @@ from runner.validate import load_lab
 ACCOUNT = "320000000001"
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Any]:
-    from runner.emulator import Emulator
-
-    with Emulator(log_delay=3600, region=REGION) as emulator:
-        yield emulator
-
-
 def every_step(lab: Any) -> Iterator[Step]:
     for task in lab.tasks:
         for step in (*task.steps, *task.checks, *task.evidence):
@@ -55,10 +46,10 @@ def every_step(lab: Any) -> Iterator[Step]:
     yield from lab.cleanup
 
 
-def student_state(emu: Any) -> dict[str, Any]:
+def student_state(emulator: Any) -> dict[str, Any]:
     """A student half-way through the lab: key, alias, bucket with the encrypted image, logging trail."""
-    creds = assume(emu, ACCOUNT)
-    kms, s3, trail = session_clients(emu, creds, "kms", "s3", "cloudtrail")
+    creds = assume(emulator, ACCOUNT)
+    kms, s3, trail = session_clients(emulator, creds, "kms", "s3", "cloudtrail")
     role = f"arn:aws:iam::{ACCOUNT}:role/Student"
     key = kms.create_key(Description="KMS Key for S3 data",
                          Policy=json.dumps(key_policy(ACCOUNT, users=[role], admins=[role])))["KeyMetadata"]
@@ -90,15 +81,15 @@ def snapshot(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def writes(emu: Any) -> int:
-    return sum(1 for record in emu.recorder.history(ACCOUNT, REGION) if not record.get("readOnly"))
+def writes(emulator: Any) -> int:
+    return sum(1 for record in emulator.recorder.history(ACCOUNT, REGION) if not record.get("readOnly"))
 
 
-def grader_context(emu: Any, lab: Any, state: dict[str, Any]) -> RunContext:
-    creds = assume(emu, ACCOUNT, "Grader")
+def grader_context(emulator: Any, lab: Any, state: dict[str, Any]) -> RunContext:
+    creds = assume(emulator, ACCOUNT, "Grader")
     session = new_session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
                           aws_session_token=creds["SessionToken"], region_name=REGION)
-    target = guard(Target("endpoint", REGION, session, emu.endpoint))
+    target = guard(Target("endpoint", REGION, session, emulator.endpoint))
     ctx = RunContext.create(lab, RunInfo("feedf00d", datetime.now(UTC), "grade"), target, seed=7)
     ctx = render_vars(ctx, {"bucket": state["bucket"]})
     # What the lab's steps save, with the student's real values: every rendered call is a real one.
@@ -108,15 +99,15 @@ def grader_context(emu: Any, lab: Any, state: dict[str, Any]) -> RunContext:
     return ctx.with_variables(values)
 
 
-def test_every_mutating_operation_of_the_kms_lab_is_refused_in_grade_mode(emu: Any, tmp_path: Path) -> None:
+def test_every_mutating_operation_of_the_kms_lab_is_refused_in_grade_mode(emulator: Any, tmp_path: Path) -> None:
     lab = load_lab(KMS_LAB)
     # Every one is attempted: `when` (which picks a region's form of a call) is set aside.
     mutating = [replace(s, when=None) for s in every_step(lab) if not registry.resolve(s.action).read_only]
     assert {s.action for s in mutating} >= {"aws.kms.create_key", "aws.kms.schedule_key_deletion", "kms.key_users",
                                             "s3.upload_file", "s3.empty_bucket", "aws.cloudtrail.delete_trail"}
-    state = student_state(emu)
-    before, written = snapshot(state), writes(emu)
-    ctx = grader_context(emu, lab, state)
+    state = student_state(emulator)
+    before, written = snapshot(state), writes(emulator)
+    ctx = grader_context(emulator, lab, state)
 
     # Grade mode as `labrunner grade` runs it: refused before the action runs.
     graded = GuardedStepRunner()
@@ -139,4 +130,4 @@ def test_every_mutating_operation_of_the_kms_lab_is_refused_in_grade_mode(emu: A
     assert sum(1 for c in outcomes.values() if c == CODE) >= len(mutating) - 2, outcomes
 
     assert snapshot(state) == before
-    assert writes(emu) == written, "a write reached the emulator"
+    assert writes(emulator) == written, "a write reached the emulator"

@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from runner.emulator import Emulator
 from runner.engine.targets import Target
 from runner.grading.sharing import SharedReads, share_reads
 
@@ -17,10 +18,11 @@ def _kms() -> Any:
     return boto3.client("kms", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
 
 
-def test_the_same_read_is_sent_once_and_answered_from_memory_after(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_same_read_is_sent_once_and_answered_from_memory_after(emulator: Emulator,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import botocore.endpoint
 
-    from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
+    from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY
 
     sent: list[str] = []
     original = botocore.endpoint.Endpoint._send
@@ -29,18 +31,18 @@ def test_the_same_read_is_sent_once_and_answered_from_memory_after(monkeypatch: 
         sent.append(request.headers.get("X-Amz-Target", b"").decode())
         return original(self, request)
 
-    with Emulator() as emu:
-        kms = boto3.client("kms", endpoint_url=emu.endpoint, region_name="us-east-1",
-                           aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
-        key = kms.create_key()["KeyMetadata"]["KeyId"]
-        other = kms.create_key()["KeyMetadata"]["KeyId"]
-        shared = SharedReads()
-        shared.attach(kms)
-        monkeypatch.setattr(botocore.endpoint.Endpoint, "_send", counting)
-        first = kms.describe_key(KeyId=key)
-        first["KeyMetadata"]["KeyId"] = "changed by a caller"
-        again = kms.describe_key(KeyId=key)
-        kms.describe_key(KeyId=other)
+    emu = emulator
+    kms = boto3.client("kms", endpoint_url=emu.endpoint, region_name="us-east-1",
+                       aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    other = kms.create_key()["KeyMetadata"]["KeyId"]
+    shared = SharedReads()
+    shared.attach(kms)
+    monkeypatch.setattr(botocore.endpoint.Endpoint, "_send", counting)
+    first = kms.describe_key(KeyId=key)
+    first["KeyMetadata"]["KeyId"] = "changed by a caller"
+    again = kms.describe_key(KeyId=key)
+    kms.describe_key(KeyId=other)
     assert again["KeyMetadata"]["KeyId"] == key  # a caller's change does not leak into the next answer
     assert sent == ["TrentService.DescribeKey", "TrentService.DescribeKey"]
     assert (shared.sent, shared.shared) == (2, 1)

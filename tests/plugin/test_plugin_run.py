@@ -14,6 +14,8 @@ import pytest
 from consumers import assert_valid_junit
 from plugin_helpers import BROKEN_LAB, GOOD_LAB, INVALID_LAB, LEAKY_LAB, REPO, Result, run_pytest, write
 
+from runner.emulator import Emulator
+
 PROJECT = {
     "pytest.ini": "[pytest]\n",
     "labs/good.yaml": GOOD_LAB,
@@ -173,37 +175,37 @@ def test_the_kms_lab_passes_as_eight_tests(tmp_path: Path) -> None:
 
 
 def test_a_pytest_session_killed_mid_lab_leaves_a_ledger_that_labrunner_cleanup_replays(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
     import boto3
 
     from runner.commands.main import main
-    from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
+    from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY
     from runner.engine.checkpoint import KILL_AFTER_ENV
 
     folder = write(tmp_path, {"pytest.ini": "[pytest]\n", "labs/good.yaml": GOOD_LAB})
     credentials = {"AWS_ACCESS_KEY_ID": EMULATOR_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET_KEY}
-    with Emulator(log_delay=3600) as emu:
-        # SIGKILL the pytest process right after the bucket is made (the test hook of docs/reliability.md):
-        # pytest's teardown, which would have cleaned up, never runs.
-        result = run_pytest(folder, "--labrunner-target", emu.endpoint, "--labrunner-records", "records",
-                            env={**credentials, KILL_AFTER_ENV: "1"})
-        assert result.returncode == -9, result.output  # killed, not finished
-        s3 = boto3.client("s3", endpoint_url=emu.endpoint, region_name="us-east-1",
-                          aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
-        made = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("good-")]
-        assert len(made) == 1, made
+    emu = emulator
+    # SIGKILL the pytest process right after the bucket is made (the test hook of docs/reliability.md):
+    # pytest's teardown, which would have cleaned up, never runs.
+    result = run_pytest(folder, "--labrunner-target", emu.endpoint, "--labrunner-records", "records",
+                        env={**credentials, KILL_AFTER_ENV: "1"})
+    assert result.returncode == -9, result.output  # killed, not finished
+    s3 = boto3.client("s3", endpoint_url=emu.endpoint, region_name="us-east-1",
+                      aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
+    made = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("good-")]
+    assert len(made) == 1, made
 
-        [record] = (folder / "records").glob("good-*.json")
-        data = json.loads(record.read_text())
-        assert data["status"] == "running"
-        assert [(e["action"], e["params"], e["state"]) for e in data["ledger"]] == [
-            ("aws.s3.delete_bucket", {"Bucket": made[0]}, "pending")]
+    [record] = (folder / "records").glob("good-*.json")
+    data = json.loads(record.read_text())
+    assert data["status"] == "running"
+    assert [(e["action"], e["params"], e["state"]) for e in data["ledger"]] == [
+        ("aws.s3.delete_bucket", {"Bucket": made[0]}, "pending")]
 
-        for name, value in credentials.items():  # an endpoint target takes the environment's credentials
-            monkeypatch.setenv(name, value)
-        out = io.StringIO()
-        assert main(["cleanup", str(record), "--target", emu.endpoint], out) == 0, out.getvalue()
-        assert not [b for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("good-")]
-        assert [e["state"] for e in json.loads(record.read_text())["ledger"]] == ["done"]
+    for name, value in credentials.items():  # an endpoint target takes the environment's credentials
+        monkeypatch.setenv(name, value)
+    out = io.StringIO()
+    assert main(["cleanup", str(record), "--target", emu.endpoint], out) == 0, out.getvalue()
+    assert not [b for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("good-")]
+    assert [e["state"] for e in json.loads(record.read_text())["ledger"]] == ["done"]

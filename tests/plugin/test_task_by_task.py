@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,8 @@ from runner.validate import load_lab
 
 
 @pytest.fixture(scope="module")
-def target() -> Iterator[Target]:
-    with Emulator(log_delay=3600) as emulator:
-        yield Target.for_emulator(emulator, "us-east-1")
+def target(emulator: Emulator) -> Target:
+    return Target.for_emulator(emulator, "us-east-1")
 
 
 def test_tasks_one_at_a_time_make_the_same_record_as_a_whole_run(tmp_path: Path, target: Target) -> None:

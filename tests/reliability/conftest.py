@@ -1,4 +1,5 @@
-"""Fixtures for the reliability tests: one served emulator per test process, processes a test starts.
+"""Fixtures for the reliability tests: the emulator's region, the environment of an endpoint target, and
+the processes a test starts (the emulator itself is tests/conftest.py's).
 
 The helpers the tests use are in `reliability_helpers.py`.
 """
@@ -10,13 +11,12 @@ from collections.abc import Iterator
 import pytest
 from reliability_helpers import REGION, Live
 
-from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
+from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY
 
 
-@pytest.fixture(scope="session")
-def served() -> Iterator[Emulator]:
-    with Emulator(log_delay=3600, region=REGION) as emu:
-        yield emu
+@pytest.fixture(scope="module")
+def emulator_region(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request.module, "REGION", REGION))
 
 
 @pytest.fixture

@@ -43,10 +43,10 @@ def interrupted(run: Live, record: Path) -> tuple[dict[str, Any], str]:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_mid_retry_stops_cleans_up_and_exits_130(served: Emulator, tmp_path: Path, live: list[Live],
+def test_a_signal_mid_retry_stops_cleans_up_and_exits_130(emulator: Emulator, tmp_path: Path, live: list[Live],
                                                           signum: int) -> None:
     record = tmp_path / "record.json"
-    run = start(live, served, record, 5000 + signum)
+    run = start(live, emulator, record, 5000 + signum)
     run.wait_for("retrying in")  # the check is polling: the signal lands in its sleep or its call
     running = record_when(record, lambda data: len(data["ledger"]) == 2)
     tag = running["vars"]["tag"]
@@ -59,13 +59,13 @@ def test_a_signal_mid_retry_stops_cleans_up_and_exits_130(served: Emulator, tmp_
     assert check["status"] == "error" and check["error"]["kind"] == "interrupted"
     assert [c["status"] for c in data["cleanup"]] == ["passed", "passed"]
     assert {e["state"] for e in data["ledger"]} == {"done"}
-    assert leftovers(served, tag) == {}
+    assert leftovers(emulator, tag) == {}
 
 
 def test_a_second_ctrl_c_skips_the_remaining_cleanup_and_still_saves_the_record(
-        served: Emulator, endpoint_env: None, tmp_path: Path, live: list[Live]) -> None:
+        emulator: Emulator, endpoint_env: None, tmp_path: Path, live: list[Live]) -> None:
     record = tmp_path / "record.json"
-    run = start(live, served, record, 5100, "--var", "slow_cleanup=true")
+    run = start(live, emulator, record, 5100, "--var", "slow_cleanup=true")
     run.wait_for("retrying in")
     tag = json.loads(record.read_text())["vars"]["tag"]
     run.process.send_signal(signal.SIGINT)
@@ -80,7 +80,7 @@ def test_a_second_ctrl_c_skips_the_remaining_cleanup_and_still_saves_the_record(
     assert "labrunner cleanup" in output
 
     # What was left is removed later, once the bucket can go.
-    clients(served)["s3"].delete_object(Bucket=f"{tag}-bucket", Key="kept.txt")
+    clients(emulator)["s3"].delete_object(Bucket=f"{tag}-bucket", Key="kept.txt")
     out = io.StringIO()
     assert main(["cleanup", str(record)], out) == 0, out.getvalue()
-    assert leftovers(served, tag) == {}
+    assert leftovers(emulator, tag) == {}

@@ -1,7 +1,7 @@
 """A run killed with SIGKILL at any point loses nothing: its record lists what it made, and
 `labrunner cleanup RECORD` removes all of it, once, and does nothing the second time.
 
-The run is a real `labrunner run` process against a served emulator; the test-only hook
+The run is a real `labrunner run` process against a emulator emulator; the test-only hook
 `LABRUNNER_TEST_KILL_AFTER_STEP=N` makes it SIGKILL itself right after its record shows N executed
 steps (5 steps and 1 check make resources and prove them; 7 and above are during its cleanup).
 """
@@ -44,17 +44,17 @@ def killed_run(emu: Emulator, tmp_path: Path, after: int, seed: int) -> tuple[Pa
 
 
 @pytest.mark.parametrize("after", [1, 2, 3, 4, 5, 6, 7, 9])
-def test_cleanup_after_sigkill_leaves_nothing(served: Emulator, endpoint_env: None, tmp_path: Path,
+def test_cleanup_after_sigkill_leaves_nothing(emulator: Emulator, endpoint_env: None, tmp_path: Path,
                                               after: int) -> None:
-    record, data = killed_run(served, tmp_path, after, seed=1000 + after)
+    record, data = killed_run(emulator, tmp_path, after, seed=1000 + after)
     tag = data["vars"]["tag"]
-    assert leftovers(served, tag), "the run made something before it was killed"
+    assert leftovers(emulator, tag), "the run made something before it was killed"
     registered = len(data["ledger"])
     assert registered >= 1
 
     code, output = cleanup(record)
     assert code == 0, output
-    assert leftovers(served, tag) == {}
+    assert leftovers(emulator, tag) == {}
     after_cleanup = json.loads(record.read_text())
     jsonschema.validate(after_cleanup, SCHEMA)
     assert {entry["state"] for entry in after_cleanup["ledger"]} == {"done"}
@@ -64,10 +64,10 @@ def test_cleanup_after_sigkill_leaves_nothing(served: Emulator, endpoint_env: No
     assert json.loads(record.read_text()) == after_cleanup
 
 
-def test_cleanup_treats_already_gone_as_done(served: Emulator, endpoint_env: None, tmp_path: Path) -> None:
-    record, data = killed_run(served, tmp_path, 2, seed=2001)
+def test_cleanup_treats_already_gone_as_done(emulator: Emulator, endpoint_env: None, tmp_path: Path) -> None:
+    record, data = killed_run(emulator, tmp_path, 2, seed=2001)
     tag = data["vars"]["tag"]
-    s3 = clients(served)["s3"]
+    s3 = clients(emulator)["s3"]
     s3.delete_object(Bucket=f"{tag}-bucket", Key="hello.txt")  # someone removed part of it by hand
     s3.delete_bucket(Bucket=f"{tag}-bucket")
     code, output = cleanup(record)
@@ -76,8 +76,8 @@ def test_cleanup_treats_already_gone_as_done(served: Emulator, endpoint_env: Non
 
 
 def test_resume_after_sigkill_continues_from_the_first_task_not_passed(
-        served: Emulator, endpoint_env: None, tmp_path: Path) -> None:
-    record, data = killed_run(served, tmp_path, 3, seed=3001)  # storage passed; key made, alias not yet
+        emulator: Emulator, endpoint_env: None, tmp_path: Path) -> None:
+    record, data = killed_run(emulator, tmp_path, 3, seed=3001)  # storage passed; key made, alias not yet
     tag = data["vars"]["tag"]
     second = tmp_path / "second.json"
     out = io.StringIO()
@@ -95,12 +95,12 @@ def test_resume_after_sigkill_continues_from_the_first_task_not_passed(
     # The first run's bucket, object and key are cleaned up by the resumed run, with its own.
     assert {e["state"] for e in resumed["ledger"]} == {"done"}
     assert len(resumed["ledger"]) == len(data["ledger"]) + 3  # a new key and alias, and the trail
-    assert leftovers(served, tag) == {}
+    assert leftovers(emulator, tag) == {}
 
 
-def test_resume_refuses_another_lab(served: Emulator, endpoint_env: None, tmp_path: Path,
+def test_resume_refuses_another_lab(emulator: Emulator, endpoint_env: None, tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
-    record, _data = killed_run(served, tmp_path, 1, seed=4001)
+    record, _data = killed_run(emulator, tmp_path, 1, seed=4001)
     other = tmp_path / "other.yaml"
     other.write_text(LAB.read_text().replace("lab: reliability-resources", "lab: something-else"))
     code = main(["run", str(other), "--resume", str(record)], io.StringIO())

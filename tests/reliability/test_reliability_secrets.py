@@ -34,7 +34,7 @@ def forms(secret: bytes) -> list[str]:
     return found
 
 
-def test_a_data_key_and_a_secret_var_leave_no_trace(served: Emulator, endpoint_env: None, tmp_path: Path,
+def test_a_data_key_and_a_secret_var_leave_no_trace(emulator: Emulator, endpoint_env: None, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     data_keys: list[bytes] = []
@@ -49,7 +49,7 @@ def test_a_data_key_and_a_secret_var_leave_no_trace(served: Emulator, endpoint_e
 
     record, report = tmp_path / "record.json", tmp_path / "junit.xml"
     out = io.StringIO()
-    code = main(["run", str(LAB), "--target", served.endpoint, "--seed", "7", "--record", str(record),
+    code = main(["run", str(LAB), "--target", emulator.endpoint, "--seed", "7", "--record", str(record),
                  "--junit", str(report)], out)
     terminal = out.getvalue() + "".join(capsys.readouterr())
     assert code == 1, terminal  # the check fails on purpose: its expected and actual values are shown
@@ -71,7 +71,7 @@ def test_a_data_key_and_a_secret_var_leave_no_trace(served: Emulator, endpoint_e
     check = data["tasks"][0]["checks"][0]
     assert check["status"] == "failed" and check["assertions"][0]["expected"] == "pw=nope-***"
     assert "pw=nope-***" in terminal
-    assert leftovers(served, data["vars"]["tag"]) == {}
+    assert leftovers(emulator, data["vars"]["tag"]) == {}
 
 
 @pytest.mark.parametrize(("key", "secret"), [
