@@ -1,4 +1,4 @@
-"""Fixtures every test folder shares: the embedded emulator, and boto3 clients on it.
+"""Fixtures every test folder shares: the embedded emulator, boto3 clients on it, fake time, stubbed targets.
 
 moto's state is process-global, so every emulator in a test process shares one set of accounts. A
 test that needs an empty emulator asks for `emu` (wiped first); tests that share a module's state ask
@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from testkit import FakeTime, StubTarget
 
 from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
 from runner.emulator.server import DEFAULT_REGION
@@ -79,3 +80,15 @@ def aws(emu: Emulator, emulator_region: str) -> ClientFactory:
         return boto3.client(service, **options)
 
     return make
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def stub_target() -> Iterator[StubTarget]:
+    target = StubTarget()
+    yield target
+    target.verify()

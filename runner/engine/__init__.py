@@ -9,11 +9,3 @@ cleanups in it, which `replay` (`labrunner cleanup`) and `resume` (`--resume`) r
 `runner.commands` (`labrunner run`, `cleanup`) and `runner.grading` drive it; it imports the model,
 templates, registry and actions, and nothing below it imports the engine.
 """
-
-from runner.engine.loop import Runner, RunOptions, run_lab
-from runner.engine.record import RunRecord
-from runner.engine.record_files import write_record
-from runner.engine.record_json import to_json
-from runner.engine.targets import Target, open_target
-
-__all__ = ["RunOptions", "RunRecord", "Runner", "Target", "open_target", "run_lab", "to_json", "write_record"]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from engine_helpers import RECORD_SCHEMA as SCHEMA
 from engine_helpers import make_record, run_so_far
+from testkit import RECORD_SCHEMA as SCHEMA
 
 from runner.engine.checkpoint import KILL_AFTER_ENV, Checkpoint, executed_steps
 from runner.engine.redaction import Redactor

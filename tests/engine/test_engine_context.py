@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_helpers import CALLER, StubTarget, context, lab_from
+from engine_helpers import context
+from testkit import CALLER, StubTarget, lab_from
 
 from runner import templates
 from runner.engine.context import VarError, render_vars

@@ -12,7 +12,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from engine_helpers import DATA, FakeTime
+from testkit import DATA, FakeTime
+from testkit import RECORD_SCHEMA as SCHEMA
 
 from runner.emulator import Emulator
 from runner.engine.loop import Runner, RunOptions
@@ -23,7 +24,6 @@ from runner.engine.targets import Target
 from runner.validate import load_lab
 
 pytestmark = pytest.mark.e2e
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "record.schema.json").read_text())
 
 
 def run(name: str, emulator: Emulator, fake_time: FakeTime, **options: Any) -> tuple[RunRecord, Target]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine_helpers import FakeTime, StubTarget, lab_from
+from testkit import FakeTime, StubTarget, lab_from
 
 from runner.engine.loop import Runner, RunOptions
 from runner.engine.record import RunRecord

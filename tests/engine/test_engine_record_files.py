@@ -23,10 +23,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from engine_helpers import RECORD_SCHEMA as SCHEMA
 from engine_helpers import ROOT, WAIT, run_so_far
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from testkit import RECORD_SCHEMA as SCHEMA
 
 from runner.engine.record_files import default_path, read_record, write_record, write_text
 from runner.errors import UsageError

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import jsonschema
-from engine_helpers import RECORD_SCHEMA as SCHEMA
 from engine_helpers import SECRET, make_record, redactor_for
+from testkit import RECORD_SCHEMA as SCHEMA
 
 from runner.engine import junit
 from runner.engine.console import Console

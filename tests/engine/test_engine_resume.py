@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_helpers import lab_from
+from testkit import lab_from
 
 from runner.engine.record import StepRecord, TaskRecord
 from runner.engine.record_json import RecordJson, json_text

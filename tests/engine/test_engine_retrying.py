@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine_helpers import FakeTime
+from testkit import FakeTime
 
 from runner.engine.retrying import Waiting, poll
 from runner.model import Retry

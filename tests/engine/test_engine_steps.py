@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from botocore.response import StreamingBody
-from engine_helpers import CALLER, FakeTime, StubTarget, context, lab_from
+from engine_helpers import context
+from testkit import CALLER, FakeTime, StubTarget, lab_from
 
 from runner.engine.steps import Finished, StepRunner, truthy
 from runner.model import Lab

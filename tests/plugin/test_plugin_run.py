@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 from consumers import assert_valid_junit
 from plugin_helpers import BROKEN_LAB, GOOD_LAB, INVALID_LAB, LEAKY_LAB, REPO, Result, run_pytest, write
+from testkit import RECORD_SCHEMA
 
 from runner.emulator import Emulator
 
@@ -87,7 +88,7 @@ def test_a_failure_shows_the_yaml_and_expected_versus_actual(project: tuple[Path
 
 def test_the_record_is_written_and_named_in_the_junit_xml(project: tuple[Path, Result]) -> None:
     folder, result = project
-    schema = json.loads((REPO / "schemas" / "record.schema.json").read_text())
+    schema = RECORD_SCHEMA
     records = {json.loads(p.read_text())["lab"]: p for p in (folder / "records").glob("*.json")}
     assert set(records) == {"good", "broken", "leaky"}
     broken = json.loads(records["broken"].read_text())

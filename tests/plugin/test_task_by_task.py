@@ -9,7 +9,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from plugin_helpers import BROKEN_LAB, GOOD_LAB, RECORD_SCHEMA, write
+from plugin_helpers import BROKEN_LAB, GOOD_LAB, write
+from testkit import RECORD_SCHEMA
 
 from runner.commands.main import main
 from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
@@ -111,7 +112,7 @@ def test_a_run_killed_after_its_first_task_leaves_a_ledger_that_labrunner_cleanu
     checkpoint.settle()
 
     data = json.loads(path.read_text())  # the run stops here: no `finish`, as when pytest is killed
-    jsonschema.validate(data, json.loads(RECORD_SCHEMA.read_text(encoding="utf-8")))
+    jsonschema.validate(data, RECORD_SCHEMA)
     assert data["status"] == "running" and data["lab_digest"] == lab_digest(lab)
     assert [(t["id"], t["status"]) for t in data["tasks"]] == [("make-bucket", "passed")]
     assert [(e["action"], e["params"], e["state"]) for e in data["ledger"]] == [

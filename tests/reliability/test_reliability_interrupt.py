@@ -17,12 +17,12 @@ from typing import Any
 import jsonschema
 import pytest
 from reliability_helpers import LABS, Live, clients, leftovers, record_when
+from testkit import RECORD_SCHEMA as SCHEMA
 
 from runner.commands.main import main
 from runner.emulator import Emulator
 
 LAB = LABS / "interrupt.yaml"
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "record.schema.json").read_text())
 
 
 def start(live: list[Live], emu: Emulator, record: Path, seed: int, *extra: str) -> Live:

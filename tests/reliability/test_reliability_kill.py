@@ -17,13 +17,13 @@ from typing import Any
 import jsonschema
 import pytest
 from reliability_helpers import LABS, clients, labrunner, leftovers
+from testkit import RECORD_SCHEMA as SCHEMA
 
 from runner.commands.main import main
 from runner.emulator import Emulator
 from runner.engine.checkpoint import KILL_AFTER_ENV
 
 LAB = LABS / "resources.yaml"
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "record.schema.json").read_text())
 
 
 def cleanup(record: Path, *extra: str) -> tuple[int, str]:

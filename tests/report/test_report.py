@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugin_helpers import class_record
+from report_helpers import class_record
 
 from runner.commands.main import main
 from runner.report import Loaded, is_class, load_record, render, shape_problems

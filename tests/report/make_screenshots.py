@@ -19,7 +19,7 @@ import tempfile
 from contextlib import chdir, redirect_stdout
 from pathlib import Path
 
-from plugin_helpers import REPO, class_record  # beside this file: on sys.path as a script and under pytest
+from report_helpers import REPO, class_record  # beside this file: on sys.path as a script and under pytest
 
 from runner.commands.main import main
 

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from engine_helpers import DATA, write_lab
+from testkit import DATA, write_lab
 
 from runner.commands.main import main
 from runner.emulator import Emulator

@@ -15,7 +15,7 @@ import pytest
 from runner.commands.main import main, parser
 from runner.schema import render_json
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VALID = ROOT / "tests" / "data" / "valid"
 
 

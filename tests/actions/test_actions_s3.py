@@ -1,0 +1,53 @@
+"""s3.empty_bucket and s3.upload_file on the emulator."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from testkit import services
+
+from runner.actions import s3
+from runner.actions.failures import ActionFailed
+from runner.emulator import Emulator
+from runner.engine.targets import Target
+
+REGION = "us-east-1"
+
+
+def test_empty_bucket_removes_every_version(emulator: Emulator, tmp_path: Path) -> None:
+    target = Target.for_emulator(emulator, REGION)
+    client = target.client("s3")
+    bucket = f"versions-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for body in (b"1", b"2"):
+        client.put_object(Bucket=bucket, Key="k", Body=body)
+    client.delete_object(Bucket=bucket, Key="k")  # a delete marker
+    client.put_object(Bucket=bucket, Key="other", Body=b"3")
+    ctx = services(target, datetime.now(UTC), tmp_path)
+    assert s3.empty_bucket(ctx, {"bucket": bucket})["deleted"] == 4
+    client.delete_bucket(Bucket=bucket)
+    with pytest.raises(ActionFailed) as error:
+        s3.empty_bucket(ctx, {"bucket": bucket})
+    assert error.value.code == "NoSuchBucket"
+
+
+def test_upload_file_reports_what_s3_stored(emulator: Emulator, tmp_path: Path) -> None:
+    target = Target.for_emulator(emulator, REGION)
+    bucket = f"upload-{uuid.uuid4().hex[:12]}"
+    target.client("s3").create_bucket(Bucket=bucket)
+    (tmp_path / "f.txt").write_bytes(b"abc")
+    ctx = services(target, datetime.now(UTC), tmp_path)
+    result = s3.upload_file(ctx, {"bucket": bucket, "key": "f.txt", "file": "f.txt",
+                                  "extra_args": {"ContentType": "text/plain"}})
+    assert result["size"] == 3 and result["ContentType"] == "text/plain" and "ETag" in result
+    assert result["sha256"] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    with pytest.raises(ActionFailed) as error:
+        s3.upload_file(ctx, {"bucket": bucket, "key": "x", "file": "missing.txt"})
+    assert error.value.code == "FileNotFound"
+    with pytest.raises(ActionFailed) as error:
+        s3.upload_file(ctx, {"bucket": bucket, "key": "x", "file": "../f.txt"})
+    assert error.value.code == "InvalidPath"
