@@ -86,9 +86,9 @@ Target: under {TARGET_S:.0f} s in process; this run {verdict} it
 | `python -c "import boto3"` | {boto3_ms:.0f} ms | {startup['import_boto3_s'] / startup['python_s']:.2f}x |
 
 `labrunner --help` takes {startup['help_s'] / startup['import_boto3_s']:.2f}x the time of importing
-boto3: the command line imports only argparse and `runner.commands.main`; each command imports what it needs
-when it runs (`tests/commands/test_commands_main.py` checks that `--help` loads no boto3, botocore, moto, jsonschema, Jinja2, PyYAML or
-emulator module).
+boto3: the command line imports only argparse and `runner.commands.main`; each command imports what it
+needs when it runs (`tests/commands/test_commands_main.py` checks that `--help` loads no boto3, botocore,
+moto, jsonschema, Jinja2, PyYAML or emulator module).
 
 ## What made validation fast
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from runner.actions.declare import ActionContext, action
 from runner.actions.failures import ActionFailed, aws_errors
-from runner.durations import parse_duration
+from runner.durations import parse_moment
 
 #: `<acct>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz`: the time is when the file was
 #: written, so a file named before `since` holds no record at or after it.
@@ -97,19 +97,12 @@ def find_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
 def _since(value: Any, run_started: datetime) -> datetime:
     """The start of the window: an ISO 8601 time, a duration ago, or the run's start."""
     if value in (None, ""):
-        moment = run_started
-    else:
-        try:
-            moment = datetime.now(UTC) - timedelta(seconds=parse_duration(value))
-        except ValueError:
-            try:
-                moment = datetime.fromisoformat(str(value))
-            except ValueError:
-                raise ActionFailed("InvalidParameter", f"since: '{value}' is neither an ISO 8601 time "
-                                   "nor a duration such as 30m") from None
-    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    # eventTime has whole seconds: a call in the run's first second must still count.
-    return moment.replace(microsecond=0)
+        # eventTime has whole seconds: a call in the run's first second must still count.
+        return run_started.replace(microsecond=0)
+    try:
+        return parse_moment(value, datetime.now(UTC))
+    except ValueError as exc:
+        raise ActionFailed("InvalidParameter", f"since: {exc}") from None
 
 
 def _caller_account(ctx: ActionContext) -> str:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from runner.commands.exits import EXIT_FAILED, EXIT_OK
 from runner.commands.options import check_output, check_tasks, check_vars, choose_region, parse_faults, parse_vars
+from runner.durations import parse_moment
 from runner.engine.loop import RunOptions
 from runner.engine.record import RunRecord
 from runner.engine.record_files import write_record
@@ -30,28 +31,18 @@ from runner.grading.grader import GradeConsole, grade, options
 from runner.model import Lab
 
 DEFAULT_SINCE = "7d"
-_AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime:
     """`--since`: an ISO 8601 time (UTC unless it says otherwise) or a duration ago (30m, 2h, 7d, 2w)."""
     now = now or datetime.now(UTC)
-    value = (text or DEFAULT_SINCE).strip()
-    match = _AGO.match(value)
-    if match:
-        moment = now - timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
-    else:
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise UsageError(f"--since: '{value}' is neither an ISO 8601 time (2025-03-01T09:00:00Z) nor a "
-                             "duration ago such as 30m, 2h, 7d") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
+    try:
+        moment = parse_moment(text or DEFAULT_SINCE, now)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
     if moment > now:
         raise UsageError(f"--since: {moment:%Y-%m-%dT%H:%M:%SZ} is in the future")
-    return moment.astimezone(UTC).replace(microsecond=0)
+    return moment
 
 
 #: A role ARN (any partition), with a 12-digit account where `{account}` may stand.
