@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "runner"
+#: Programs with a command line of their own: `labrunner`, and the autograder Gradescope runs
+#: (`python -m runner.autograder`), which reads the same options as `labrunner grade`.
+COMMAND_LINES = ("runner.commands", "runner.autograder")
 #: Past this, a module must say in its docstring why it is one piece.
 MAX_LINES = 500
 
@@ -115,7 +118,7 @@ def test_the_engine_and_grading_are_libraries() -> None:
     """No argparse below the command line, and nothing below it imports the command line."""
     graph = import_graph()
     for name, path in modules().items():
-        if name.startswith("runner.commands") or name == "runner.__main__":  # `python -m runner` is the CLI
+        if name.startswith(COMMAND_LINES) or name == "runner.__main__":
             continue
         assert "argparse" not in path.read_text(encoding="utf-8"), f"{name} uses argparse"
         assert not {dep for dep in graph[name] if dep.startswith("runner.commands")}, f"{name} imports the commands"
