@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import shlex
 import signal
 import threading
 import time
@@ -18,7 +17,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType, TracebackType
 from typing import Any, Self, TextIO
 
-from . import cloudtrail, iam, kms, s3, sts
+from . import cloudtrail, hint, iam, kms, s3, sts
 from .fault_plan import FaultPlan
 from .faults import FaultInjector, Sleep
 from .middleware import EmulatorMiddleware
@@ -187,9 +186,8 @@ def serve_forever(host: str, port: int, log_delay: float, out: TextIO, faults: F
         )
         if faults is not None:
             print(f"labrunner emulator: injecting faults: {faults.describe()} (--faults {faults}).", file=out)
-        print("# Point the AWS CLI or an SDK here:", file=out)
-        for name, value in emulator.environment().items():
-            print(f"export {name}={shlex.quote(value)}", file=out)
+        for line in hint.lines(emulator.endpoint, emulator.environment(), hint.installed_cli()):
+            print(line, file=out)
         out.flush()
         while not stop.wait(0.5):
             pass
