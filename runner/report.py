@@ -1,14 +1,18 @@
 """Run or grade records as one self-contained HTML page (what `labrunner report` writes).
 
-Reads only the JSON records that `labrunner run` and `labrunner grade` write (`docs/record.md`), never
-an account, and decides nothing: statuses and scores are the record's. One record of a run is shown
-as the run (header, then each task with its steps and checks, failures with their location and
-expected versus actual); several records of one lab, or grade records, are a class (a students ×
-tasks grid with scores, then each student's run in a collapsible `<details>`).
+Reads only the JSON records that `labrunner run` and `labrunner grade` write (`docs/record.md`), from
+files or from folders of them (the class folder `grade` writes), never an account, and decides
+nothing: statuses and scores are the record's. Each lab is one section of the page: one record of a
+run is shown as the run (header, then each task with its steps and checks, failures with their location
+and expected versus actual); several records of one lab, or grade records, are a class (a students ×
+tasks grid with scores, then each student's run in a collapsible `<details>`). Several labs open with
+an overview that links to each.
 
 The page is one file: inline CSS, no scripts, no external fetches, so it can be mailed, attached to a
 CI run or uploaded to an LMS. Record values are untrusted (a student controls resource names, tags
-and error messages): the template is Jinja2 with autoescaping, and nothing is marked safe.
+and error messages): the template is Jinja2 with autoescaping, nothing is marked safe, and every value
+passes through `safe_text.escape_controls` (the environment's `finalize`), so a right-to-left
+override cannot make a line say something else.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 from runner.durations import format_duration
 from runner.engine.record_files import read_json
 from runner.errors import UsageError
+from runner.safe_text import escape_controls
 
 #: Statuses with a colour; anything else a record holds is shown as `unknown`, never as a CSS class.
 STATUSES = ("passed", "failed", "error", "skipped", "interrupted")
@@ -51,6 +56,32 @@ def load_record(path: str) -> Loaded:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise UsageError(f"{path}: not a labrunner record: {shown}")
     return Loaded(path, data)
+
+
+def load_records(paths: Sequence[str]) -> tuple[list[Loaded], list[str]]:
+    """The records named: a file must be one; a folder gives the records among its `*.json` files.
+
+    Also returns the files of a folder that were passed over (a Gradescope results.json beside the
+    records, say); a folder with no record at all is a `UsageError`.
+    """
+    loaded: list[Loaded] = []
+    passed_over: list[str] = []
+    for path in paths:
+        folder = Path(path)
+        if not folder.is_dir():
+            loaded.append(load_record(path))
+            continue
+        found = 0
+        for file in sorted(folder.glob("*.json")):
+            try:
+                loaded.append(load_record(str(file)))
+                found += 1
+            except UsageError:
+                passed_over.append(str(file))
+        if not found:
+            raise UsageError(f"{path}: a folder with no labrunner record in it (records are the *.json files a "
+                             "run or a grade writes)")
+    return loaded, passed_over
 
 
 def shape_problems(data: Any) -> list[str]:
@@ -248,13 +279,21 @@ def class_view(records: Sequence[Loaded]) -> dict[str, Any]:
 # ---- rendering
 
 
+def _shown(value: Any) -> Any:
+    """Every value the template prints: controls and reordering characters as visible escapes. Markup
+    (a macro's output) is the template's own, made of values that already went through here."""
+    import markupsafe
+
+    return escape_controls(value) if isinstance(value, str) and not isinstance(value, markupsafe.Markup) else value
+
+
 def _environment() -> Any:
     import jinja2
 
     # Our own template, not a lab's: a plain Environment is fine, autoescape is what matters.
     return jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: resources.files("runner").joinpath("data", name).read_text("utf-8")),
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=_shown,
     )
 
 
@@ -263,13 +302,39 @@ def is_class(records: Sequence[Loaded]) -> bool:
     return len(records) > 1 or any(loaded.data.get("mode") == "grade" for loaded in records)
 
 
+def by_lab(records: Sequence[Loaded]) -> dict[str, list[Loaded]]:
+    """The records of each lab, labs in the order they first appear."""
+    labs: dict[str, list[Loaded]] = {}
+    for loaded in records:
+        labs.setdefault(loaded.data["lab"], []).append(loaded)
+    return labs
+
+
+def lab_view(records: Sequence[Loaded], prefix: str) -> dict[str, Any]:
+    """One lab's section: its run or its class, and the line the overview of several labs shows."""
+    if is_class(records):
+        cls = class_view(records)
+        everyone = cls["passed"] == cls["count"]
+        return {"kind": "class", "cls": cls, "prefix": prefix, "name": cls["lab"], "title": cls["title"],
+                "what": f"class of {cls['count']}", "status": "passed" if everyone else "failed",
+                "status_text": f"{cls['passed']} of {cls['count']} passed",
+                "score": f"mean {cls['mean']} / {cls['points']}"}
+    run = run_view(records[0])
+    return {"kind": "run", "run": run, "prefix": prefix, "name": run["lab"], "title": run["title"], "what": "run",
+            "status": run["status"], "status_text": run["status_text"], "score": f"{run['score']} / {run['points']}"}
+
+
 def render(records: Sequence[Loaded]) -> str:
     if not records:
         raise UsageError("no records to report")
-    labs = sorted({loaded.data["lab"] for loaded in records})
+    groups = list(by_lab(records).values())
+    # One lab keeps the ids a page of one lab always had (#grid, #score); several are told apart.
+    labs = [lab_view(group, "" if len(groups) == 1 else f"lab{index}-") for index, group in enumerate(groups, 1)]
     if len(labs) > 1:
-        raise UsageError(f"the records are of different labs ({', '.join(labs)}); report one lab at a time")
-    template = _environment().get_template("report.html.j2")
-    if is_class(records):
-        return str(template.render(kind="class", cls=class_view(records), run=None))
-    return str(template.render(kind="run", run=run_view(records[0]), cls=None))
+        title = f"{len(labs)} labs — labrunner report"
+    elif labs[0]["kind"] == "run":
+        run = labs[0]["run"]
+        title = f"{run['title']} — {run['status_text']} {run['score']}/{run['points']}"
+    else:
+        title = f"{labs[0]['title']} — class of {labs[0]['cls']['count']}"
+    return str(_environment().get_template("report.html.j2").render(labs=labs, title=title))

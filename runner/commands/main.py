@@ -117,8 +117,10 @@ def parser() -> argparse.ArgumentParser:
     cleanup.add_argument("record", metavar="RECORD")
     _add_target_options(cleanup)
 
-    report = commands.add_parser("report", help="turn run or grade records into one self-contained HTML page")
-    report.add_argument("records", nargs="+", metavar="RECORD")
+    report = commands.add_parser("report", help="turn run or grade records into one self-contained HTML page",
+                                 description="One page for the records named, and those in the folders named "
+                                             "(a class folder of labrunner grade); a section a lab.")
+    report.add_argument("records", nargs="+", metavar="RECORD|FOLDER")
     report.add_argument("--html", required=True, metavar="FILE")
 
     new = commands.add_parser("new", help="write a new lab file that validates, to start from")

@@ -1,7 +1,8 @@
-"""`labrunner report RECORD... --html FILE`: render records as one HTML page (`runner.report`) and write it.
+"""`labrunner report RECORD|FOLDER... --html FILE`: render records as one HTML page (`runner.report`).
 
-Exit 0, or 2 (a `UsageError`) for a file that is not a record, records of different labs, or a page
-that cannot be written.
+A folder gives the records in it (the class folder `labrunner grade` writes); records of several labs
+are a section a lab. Exit 0, or 2 (a `UsageError`) for a named file that is not a record, a folder
+with none, or a page that cannot be written.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ from typing import TextIO
 from runner.commands.exits import EXIT_OK
 from runner.engine.record_files import write_text
 from runner.errors import UsageError
-from runner.report import is_class, load_record, render
+from runner.report import by_lab, is_class, load_records, render
 
 
 def command(args: argparse.Namespace, out: TextIO) -> int:
-    records = [load_record(path) for path in args.records]
+    records, passed_over = load_records(args.records)
     page = render(records)
     path = _write(args.html, page)
-    kind = f"class of {len(records)}" if is_class(records) else "run"
-    out.write(f"report: {path} ({records[0].data['lab']}, {kind})\n")
+    labs = "; ".join(f"{lab}, {f'class of {len(group)}' if is_class(group) else 'run'}"
+                     for lab, group in by_lab(records).items())
+    out.write(f"report: {path} ({labs})\n")
+    if passed_over:
+        out.write(f"not records, left out: {', '.join(passed_over)}\n")
     return EXIT_OK
 
 

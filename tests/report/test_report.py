@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import re
 from pathlib import Path
@@ -113,11 +114,47 @@ def test_a_bad_record_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFix
     assert not (tmp_path / "out.html").exists()
 
 
-def test_records_of_different_labs_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    other = dict(_run_record(), lab="s3-basics")
-    paths = [_save(tmp_path, "a.json", _run_record()), _save(tmp_path, "b.json", other)]
-    assert main(["report", *paths, "--html", str(tmp_path / "out.html")]) == 2
-    assert "different labs (kms-basics, s3-basics)" in capsys.readouterr().err
+def test_records_of_several_labs_are_a_section_a_lab(tmp_path: Path) -> None:
+    other = dict(_run_record(), lab="s3-basics", title="S3 basics")
+    paths = [_save(tmp_path, "a.json", _run_record()), _save(tmp_path, "b.json", other),
+             _save(tmp_path, "c.json", class_record("ana", "111111111111", ["passed"] * 4))]
+    out = io.StringIO()
+    assert main(["report", *paths, "--html", str(tmp_path / "out.html")], out) == 0
+    assert out.getvalue() == f"report: {tmp_path / 'out.html'} (kms-basics, class of 2; s3-basics, run)\n"
+    html = (tmp_path / "out.html").read_text()
+    assert "<title>2 labs — labrunner report</title>" in html
+    sections = re.findall(r'<section class="lab" id="(lab\d-)lab" data-lab="([\w-]+)">', html)
+    assert sections == [("lab1-", "kms-basics"), ("lab2-", "s3-basics")]
+    assert 'href="#lab1-lab"' in html and 'href="#lab2-lab"' in html  # the overview links to each
+    assert 'id="lab1-grid"' in html and 'id="lab2-score"' in html  # ids stay unique on one page
+    assert 'href="#lab1-student-1"' in html and 'id="lab1-student-1"' in html
+
+
+def test_a_folder_gives_the_records_in_it_as_grade_writes_them(tmp_path: Path) -> None:
+    folder = tmp_path / "grade-kms-basics-20260301T120000Z"
+    folder.mkdir()
+    for name, outcomes in [("ana", ["passed"] * 4), ("ben", ["passed", "failed", "skipped", "skipped"])]:
+        _save(folder, f"{name}.json", class_record(name, "111111111111", outcomes))
+    (folder / "summary.csv").write_text("name,account\n")
+    (folder / "results.json").write_text('{"score": 0, "tests": []}')  # not a record: left out
+    out = io.StringIO()
+    assert main(["report", str(folder), "--html", str(tmp_path / "class.html")], out) == 0
+    assert f"(kms-basics, class of 2)\nnot records, left out: {folder / 'results.json'}\n" in out.getvalue()
+    assert (tmp_path / "class.html").read_text().count('<details class="student"') == 2
+
+
+def test_a_folder_without_records_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path), "--html", str(tmp_path / "out.html")]) == 2
+    assert "a folder with no labrunner record in it" in capsys.readouterr().err
+
+
+def test_control_and_reordering_characters_are_shown_as_escapes() -> None:
+    record = _run_record()
+    record["tasks"][1]["title"] = "invoice\u202egpj.exe \x1b[2J"
+    record["tasks"][1]["checks"][0]["assertions"][0]["actual"] = "tag\u202e"
+    html = render([Loaded("r.json", record)])
+    assert "\u202e" not in html and "\x1b" not in html
+    assert "invoice\\u202egpj.exe \\x1b[2J" in html
 
 
 def test_shape_problems_name_what_is_missing() -> None:
