@@ -52,6 +52,10 @@ _SUFFIXES = (".yaml", ".yml")
 _MAX_YAML_LINES = 30
 NOT_RUN = "skipped: not selected (pytest)"
 
+#: A failed item's GitHub annotations ride in its report's user_properties under this name, from the
+#: worker that ran it (xdist) to the process that prints; they are taken out before `--junitxml` sees them.
+_ANNOTATIONS = "labrunner_github_annotations"
+
 _records_key = pytest.StashKey[list[Path]]()
 _explicit_key = pytest.StashKey[frozenset[Path]]()
 
@@ -73,6 +77,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_records_key] = []
+    _printer["worker"] = hasattr(config, "workerinput")
     explicit: set[Path] = set()
     if config.args_source == pytest.Config.ArgsSource.ARGS:
         for arg in config.args:
@@ -106,7 +111,30 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> LabFile | 
     return lab_file
 
 
+@pytest.hookimpl(tryfirst=True)  # before junitxml reads user_properties: <properties> in a testcase is invalid
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if _printer["worker"]:  # an xdist worker sends the report on, annotations and all, to the controller
+        return
+    keep = [(name, value) for name, value in report.user_properties if name != _ANNOTATIONS]
+    if len(keep) == len(report.user_properties):
+        return
+    for name, value in report.user_properties:
+        # every later phase's report repeats the item's user_properties: print the call's
+        if name == _ANNOTATIONS and isinstance(value, list) and report.when == "call":
+            _session_annotations.extend(str(command) for command in value)
+    report.user_properties[:] = keep
+
+
+#: What `pytest_runtest_logreport` took from the reports, printed by `pytest_terminal_summary` (the
+#: hooks run in the process that prints; under xdist, the controller); and whether this is a worker.
+_session_annotations: list[str] = []
+_printer = {"worker": False}
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    for command in _session_annotations:  # GitHub Actions reads workflow commands from the log
+        terminalreporter.write_line(command)
+    _session_annotations.clear()
     records = config.stash.get(_records_key, [])
     if records:
         terminalreporter.section("labrunner")
@@ -171,6 +199,9 @@ class LabFile(pytest.File):
             run.target.close()
         run.checkpoint.finish(record)
         self.config.stash[_records_key].append(run.path)
+        from runner.engine.github import publish
+
+        publish(record, run.redactor, None)  # on GitHub Actions, the lab's job summary
         failed = [step for step in record.cleanup if step.failed]
         if failed:
             shown = _display(self.config, run.path)
@@ -294,7 +325,20 @@ class TaskItem(pytest.Item):
         if record.status == "skipped" and run.by_task.error:
             raise LabFailure(f"the run could not start: {run.by_task.error}")
         if record.status in ("failed", "error"):
+            self._annotate(record, run.redactor)
             raise LabFailure(format_task(record, run.steps, lab_file.path, run.redactor))
+
+    def _annotate(self, record: TaskRecord, redactor: Redactor) -> None:
+        """On GitHub Actions: each failed step an annotation on its YAML line, carried by the report."""
+        from runner import workflow_commands
+
+        if not workflow_commands.enabled():
+            return
+        from runner.engine.github import step_annotation
+        from runner.engine.record_json import step_to_json
+
+        made = (step_annotation(step_to_json(step, redactor)) for step in (*record.steps, *record.checks))
+        self.user_properties.append((_ANNOTATIONS, [a.command() for a in made if a is not None]))
 
     def _skip(self, run: _LabRun, reason: str) -> None:
         """Skip this task, in pytest's report and in the record; the report points at the task's YAML."""

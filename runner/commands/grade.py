@@ -2,7 +2,8 @@
 
 One account (the target, made read-only by `runner.grading.grader`, or the role `--role-arn` names in
 it), or a class (`--accounts` with a `--role-arn` template, `--parallel`: `runner.grading.classroom`);
-then the records, JUnit, Gradescope results and a class's summary CSV. A path that names a file is
+then the records, JUnit, Gradescope results and a class's summary CSV (and on GitHub Actions, the
+job summary). A path that names a file is
 written as one file (`names_a_file`). `--print-policy` prints the grader role's policy (`runner.grading.policy`) and
 touches nothing. Shared option values: `options.py`; statuses: `exits.py`.
 """
@@ -16,9 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from runner import workflow_commands
 from runner.commands.exits import EXIT_FAILED, EXIT_OK
 from runner.commands.options import check_output, check_tasks, check_vars, choose_region, parse_faults, parse_vars
 from runner.durations import parse_moment
+from runner.engine import github
 from runner.engine.loop import RunOptions
 from runner.engine.record import RunRecord
 from runner.engine.record_files import write_record
@@ -145,6 +148,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"junit: {junit.write(args.junit, [record], redactor)}\n")
     if args.gradescope:
         out.write(f"gradescope: {gradescope.write(args.gradescope, record, redactor)}\n")
+    github.publish(record, redactor, out)  # on GitHub Actions: annotations and the job summary
     return EXIT_OK if record.status == "passed" else EXIT_FAILED
 
 
@@ -194,6 +198,9 @@ def _grade_class(args: argparse.Namespace, out: TextIO, lab: Lab, target: Target
         for result in results:
             gradescope.write(gs / f"{result.student.account}.json", result.record)
         out.write(f"gradescope: {gs}/ (one results.json per account)\n")
+    if workflow_commands.enabled():
+        workflow_commands.append_summary(workflow_commands.table(f"{lab.title}: {count}",
+                                                                 classroom.summary_rows(lab, results, opts.tasks)))
     errors = sum(1 for r in results if r.error)
     if errors:
         out.write(f"{errors} account{'s' if errors != 1 else ''} could not be graded (see the table)\n")

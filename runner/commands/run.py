@@ -3,8 +3,9 @@
 Loads and validates the lab (`runner.validate`); opens the target (`runner.engine.targets`), and for a
 real AWS account shows whose it is and asks (`confirm.py`); runs it (`runner.engine.loop.Runner`) with
 live output while the record is written as the run goes and Ctrl-C/SIGTERM are handled; writes the
-final record and JUnit. `--resume RECORD` continues an earlier run from its first task not passed, on
-the same target, region, seed and vars. Shared option values: `options.py`; statuses: `exits.py`.
+final record and JUnit (and on GitHub Actions, annotations and a summary). `--resume RECORD`
+continues an earlier run from its first task not passed, on the same target, region, seed and vars.
+Shared option values: `options.py`; statuses: `exits.py`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, TextIO
 from runner.commands.confirm import check_same_account, confirm, require_answer
 from runner.commands.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from runner.commands.options import check_output, check_tasks, check_vars, choose_region, parse_faults, parse_vars
-from runner.engine import junit
+from runner.engine import github, junit
 from runner.engine.checkpoint import Checkpoint
 from runner.engine.console import Console
 from runner.engine.ledger import pending
@@ -101,6 +102,7 @@ def command(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) 
     out.write(f"record: {path}\n")
     if args.junit:
         out.write(f"junit: {junit.write(args.junit, record, redactor)}\n")
+    github.publish(record, redactor, out)  # on GitHub Actions: annotations and the job summary
     left = pending({"ledger": [{"state": e.state, "seq": e.seq} for e in record.ledger]})
     if left:
         out.write(f"{len(left)} cleanup(s) did not finish: labrunner cleanup {path}\n")

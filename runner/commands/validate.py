@@ -1,6 +1,7 @@
 """`labrunner validate LAB...`: every problem in each lab, as text or JSON; 0 when all are valid, else 2.
 
-Touches no account: it only reads the labs (`runner.validate`).
+Touches no account: it only reads the labs (`runner.validate`). On GitHub Actions each problem is also
+an annotation on its line (`runner.workflow_commands`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,16 @@ import json
 from typing import Any, TextIO
 
 from runner.commands.exits import EXIT_OK, EXIT_USAGE
+from runner.errors import Problem
 from runner.validate import validate_file
+from runner.workflow_commands import Annotation, enabled, relative
+
+
+def annotation(problem: Problem) -> Annotation:
+    """A problem as a GitHub annotation on its line: the message, then the fix."""
+    message = f"{problem.message}\n{problem.hint}" if problem.hint else problem.message
+    return Annotation(relative(problem.file), problem.line, f"labrunner validate: {problem.rule}", message,
+                      problem.column)
 
 
 def command(args: argparse.Namespace, out: TextIO) -> int:
@@ -20,6 +30,9 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         lab, problems = validate_file(path, path)
         total += len(problems)
         results.append({"lab": path, "valid": not problems, "problems": [p.to_json() for p in problems]})
+        if args.format == "text" and enabled():  # JSON output stays JSON
+            for problem in problems:
+                out.write(annotation(problem).command() + "\n")
         if args.format == "text":
             for problem in problems:
                 out.write(problem.format() + "\n")

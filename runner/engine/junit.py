@@ -67,6 +67,20 @@ def document(root: ET.Element, totals: dict[str, int], seconds: float | None = N
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def failure_lines(step: dict[str, Any]) -> list[str]:
+    """Why a step (its JSON) failed: every failed expectation with expected and actual, the error, the
+    hint and the attempts. The one wording of a failed step in JUnit and GitHub annotations (`github.py`)."""
+    lines = failed_lines(step.get("assertions") or [], render=show_json)
+    error = step.get("error")
+    if error:
+        lines.append(f"{error['kind']} error: {error.get('code') or ''} {error['message']}".replace("  ", " "))
+    if step.get("hint"):
+        lines.append(f"hint: {step['hint']}")
+    if step.get("attempts", 0) > 1:
+        lines.append(f"{step['attempts']} attempts, {step['waited_s']:g}s waiting")
+    return lines
+
+
 def _case(suite: ET.Element, step: dict[str, Any], classname: str) -> dict[str, int]:
     name = step["id"] or step["title"] or step["key"]
     case = ET.SubElement(suite, "testcase", name=f"{name} ({step['action']})", classname=classname,
@@ -80,15 +94,8 @@ def _case(suite: ET.Element, step: dict[str, Any], classname: str) -> dict[str, 
     if status not in ("failed", "error"):
         return counts
     # junit-10.xsd has no `file` or `line` on a testcase: the step's place opens the failure's text.
-    lines = [f"at {step['location']}"]
-    lines += failed_lines(step["assertions"], render=show_json)
+    lines = [f"at {step['location']}", *failure_lines(step)]
     error = step.get("error")
-    if error:
-        lines.append(f"{error['kind']} error: {error.get('code') or ''} {error['message']}".replace("  ", " "))
-    if step.get("hint"):
-        lines.append(f"hint: {step['hint']}")
-    if step["attempts"] > 1:
-        lines.append(f"{step['attempts']} attempts, {step['waited_s']:g}s waiting")
     # An AWS error the lab did not expect is a failure of the lab; a step that could not run is an error.
     kind = "error" if status == "error" else "failure"
     detail = ET.SubElement(case, kind, message=step.get("summary") or status,

@@ -56,6 +56,20 @@ def test_validate_reports_every_problem_and_exits_2(tmp_path: Path) -> None:
     ]
 
 
+def test_on_github_actions_each_problem_is_an_annotation_on_its_line(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    lab = tmp_path / "lab.yaml"
+    lab.write_text("lab: Bad\ntitle: x\ntasks:\n  - id: t\n    title: t\n    stepz: []\n")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    code, out = run("validate", str(lab))
+    assert code == 2
+    assert out.splitlines()[1] == ("::error file=lab.yaml,line=6,col=5,title=labrunner validate%3A unknown-key"
+                                   "::unknown key 'stepz' in a task%0Adid you mean 'steps'?")
+    code, out = run("validate", "--format", "json", str(lab))
+    assert json.loads(out)["valid"] is False  # JSON output stays JSON
+
+
 def test_validate_without_labs_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["validate"])

@@ -65,6 +65,26 @@ def test_passing_run_exits_0_and_writes_record_and_junit(emulator: Emulator, emu
 
 
 @pytest.mark.e2e
+def test_on_github_actions_a_failing_step_is_an_annotation_and_the_run_a_summary(
+    emulator: Emulator, emulator_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    lab = DATA / "features-broken.yaml"
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(DATA.parent))
+    code, output = run([str(lab), "--target", emulator.endpoint, "--junit", "junit.xml"])
+    assert code == 1
+    errors = [line for line in output.splitlines() if line.startswith("::error ")]
+    assert errors[0].startswith("::error file=labs/features-broken.yaml,line=42,col=9,title=step 'wrong-usage' "
+                                "(aws.kms.describe_key) failed::")
+    assert "%0Ahint: The key must sign and verify." in errors[0]
+    text = summary.read_text()
+    assert text.startswith("### ❌ ") and "| Task | Status | Score |" in text and "wrong\\-usage" in text
+
+
+@pytest.mark.e2e
 def test_failing_run_exits_1_and_prints_where_and_why(emulator: Emulator, emulator_env: None, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

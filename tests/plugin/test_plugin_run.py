@@ -210,3 +210,21 @@ def test_a_pytest_session_killed_mid_lab_leaves_a_ledger_that_labrunner_cleanup_
     assert main(["cleanup", str(record), "--target", emu.endpoint], out) == 0, out.getvalue()
     assert not [b for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("good-")]
     assert [e["state"] for e in json.loads(record.read_text())["ledger"]] == ["done"]
+
+
+def test_on_github_actions_under_xdist_the_failing_check_is_annotated_and_junit_stays_valid(tmp_path: Path) -> None:
+    folder = write(tmp_path, {"pytest.ini": "[pytest]\n", "labs/broken.yaml": BROKEN_LAB})
+    summary = tmp_path / "summary.md"
+    result = run_pytest(folder, "-n", "2", "--labrunner-records", "records", "--junitxml", "junit.xml",
+                        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.returncode == 1, result.output
+    line = _line(BROKEN_LAB, "- id: bucket-listed")
+    # from the worker that ran the task to the controller's log, through the report
+    errors = [text for text in result.output.splitlines() if text.startswith("::error ")]
+    assert len(errors) == 1, result.output
+    assert errors[0].startswith(f"::error file=labs/broken.yaml,line={line},col=9,title=check 'bucket-listed' "
+                                "(aws.s3.list_buckets) failed::")
+    assert "%0A  hint: There should be two.%0A" in errors[0]
+    junit = assert_valid_junit(folder / "junit.xml")  # the annotations never reach it
+    assert not list(junit.iter("properties")) or all(p.getparent().tag == "testsuite" for p in junit.iter("properties"))
+    assert "A bucket that is not quite right" in summary.read_text()  # the lab's summary, from the worker
