@@ -32,6 +32,8 @@ class Problem:
     task: str | None = None
     step: str | None = None
     rule: str = "invalid"
+    #: "error": the lab cannot be used; "warning": it can, but something in it will not work as meant.
+    severity: str = "error"
 
     def format(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}:"
@@ -42,7 +44,8 @@ class Problem:
             context.append(f"step '{self.step}'")
         prefix = f" [{' '.join(context)}]" if context else ""
         hint = f"; {self.hint}" if self.hint else ""
-        return f"{where}{prefix} {self.message}{hint}"
+        severity = " warning:" if self.severity == "warning" else ""
+        return f"{where}{prefix}{severity} {self.message}{hint}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +55,7 @@ class Problem:
             "task": self.task,
             "step": self.step,
             "rule": self.rule,
+            "severity": self.severity,
             "message": self.message,
             "hint": self.hint,
             "text": self.format(),

@@ -131,10 +131,12 @@ def test_json_output_shape(corpus_json: dict[str, Any]) -> None:
     assert set(report) == {"valid", "labs"}
     assert report["valid"] is False
     first, second = report["labs"]
-    assert first == {"lab": str(valid[0]), "valid": True, "problems": []}
+    assert first == {"lab": str(valid[0]), "valid": True, "problems": [], "warnings": []}
     assert second["lab"] == str(CASES[0]) and second["valid"] is False
     for problem in second["problems"]:
-        assert set(problem) == {"file", "line", "column", "task", "step", "rule", "message", "hint", "text"}
+        assert set(problem) == {"file", "line", "column", "task", "step", "rule", "severity", "message", "hint",
+                                "text"}
+        assert problem["severity"] == "error"
         assert isinstance(problem["line"], int) and isinstance(problem["column"], int)
         assert problem["rule"] and problem["message"]
     # Every problem in the corpus names a rule, so tools can group them.

@@ -47,13 +47,16 @@ def settings(args: argparse.Namespace, task_ids: list[str]) -> Settings:
 
 def command(args: argparse.Namespace, out: TextIO) -> int:
     """0 the zip is written; 2 bad input (a lab that does not load, an option, a path)."""
-    from runner.validate import load_lab
+    from runner.validate import lab_warnings, load_lab
 
     lab_path = Path(args.lab)
     lab = load_lab(args.lab, args.lab)  # LabError: every problem is printed, exit 2
     overrides = parse_vars(list(args.var or []))
     check_vars(lab, overrides)
     tasks = check_tasks(lab, list(args.task or []))
+    for warning in lab_warnings(lab):  # a task the autograder cannot grade: it counts for no points
+        if not tasks or warning.task in tasks:
+            sys.stderr.write(warning.format() + "\n")
     if not _ROLE_NAME.match(args.role_name):
         raise UsageError(f"--role-name: '{args.role_name}' is not an IAM role name (letters, digits and +=,.@_-, "
                          "up to 64; a path before it with /)")

@@ -87,12 +87,15 @@ def names_a_file(path: str | Path) -> bool:
 def command(args: argparse.Namespace, out: TextIO) -> int:
     """`labrunner grade`: 0 every selected task passed for every student, 1 something is missing (or an
     account could not be graded), 2 bad input (nothing touched)."""
-    from runner.validate import load_lab
+    from runner.validate import lab_warnings, load_lab
 
     overrides = parse_vars(list(args.var or []))
     lab = load_lab(args.lab, args.lab)  # LabError: every problem is printed, exit 2
     check_vars(lab, overrides)
     tasks = check_tasks(lab, list(args.task or []))
+    for warning in lab_warnings(lab):  # a task this grade cannot grade: it counts for no points
+        if not tasks or warning.task in tasks:
+            sys.stderr.write(warning.format() + "\n")
     if args.print_policy:
         if not policy.permissions(lab, tasks):
             # IAM refuses a statement with no actions: say so instead of printing one.

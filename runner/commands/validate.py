@@ -1,7 +1,8 @@
 """`labrunner validate LAB...`: every problem in each lab, as text or JSON; 0 when all are valid, else 2.
 
-Touches no account: it only reads the labs (`runner.validate`). On GitHub Actions each problem is also
-an annotation on its line (`runner.workflow_commands`).
+A valid lab's warnings (`runner.validate.lab_warnings`) are printed too, and in the JSON, but leave it
+valid. Touches no account: it only reads the labs (`runner.validate`). On GitHub Actions each problem
+and warning is also an annotation on its line (`runner.workflow_commands`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any, TextIO
 
 from runner.commands.exits import EXIT_OK, EXIT_USAGE
 from runner.errors import Problem
-from runner.validate import validate_file
+from runner.validate import lab_warnings, validate_file
 from runner.workflow_commands import Annotation, enabled, relative
 
 
@@ -20,7 +21,7 @@ def annotation(problem: Problem) -> Annotation:
     """A problem as a GitHub annotation on its line: the message, then the fix."""
     message = f"{problem.message}\n{problem.hint}" if problem.hint else problem.message
     return Annotation(relative(problem.file), problem.line, f"labrunner validate: {problem.rule}", message,
-                      problem.column)
+                      problem.column, problem.severity)
 
 
 def command(args: argparse.Namespace, out: TextIO) -> int:
@@ -28,17 +29,20 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     total = 0
     for path in args.labs:
         lab, problems = validate_file(path, path)
+        warnings = lab_warnings(lab) if lab is not None else []
         total += len(problems)
-        results.append({"lab": path, "valid": not problems, "problems": [p.to_json() for p in problems]})
+        results.append({"lab": path, "valid": not problems, "problems": [p.to_json() for p in problems],
+                        "warnings": [w.to_json() for w in warnings]})
         if args.format == "text" and enabled():  # JSON output stays JSON
-            for problem in problems:
+            for problem in (*problems, *warnings):
                 out.write(annotation(problem).command() + "\n")
         if args.format == "text":
-            for problem in problems:
+            for problem in (*problems, *warnings):
                 out.write(problem.format() + "\n")
             if lab is not None:
                 steps = sum(len(t.steps) + len(t.checks) for t in lab.tasks)
-                out.write(f"{path}: valid ({len(lab.tasks)} tasks, {steps} steps and checks)\n")
+                noted = f"; {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
+                out.write(f"{path}: valid ({len(lab.tasks)} tasks, {steps} steps and checks{noted})\n")
     if args.format == "json":
         out.write(json.dumps({"valid": total == 0, "labs": results}, indent=2) + "\n")
     elif total:

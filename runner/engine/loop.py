@@ -282,9 +282,10 @@ class Runner:
         return record, ctx
 
     def _task_record(self, task: Task, done: dict[str, list[StepRecord]], begin: float, credit: Credit) -> TaskRecord:
+        points = task.points if credit.counts else 0
         return TaskRecord(
-            id=task.id, title=task.title, status=credit.status, points=task.points,
-            score=task.points if credit.status == "passed" else 0, steps=tuple(done["steps"]),
+            id=task.id, title=task.title, status=credit.status, points=points,
+            score=points if credit.status == "passed" else 0, steps=tuple(done["steps"]),
             checks=tuple(done["checks"]), duration_s=round(self.clock() - begin, 3), summary=credit.summary,
             evidence=tuple(done["evidence"]), credited_by=credit.credited_by,
         )

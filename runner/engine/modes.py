@@ -34,6 +34,7 @@ class Credit:
     status: StepStatus
     summary: str | None = None
     credited_by: str | None = None  # "checks" or "evidence" when a grade credited the task, else None
+    counts: bool = True  # False: the task's points are 0 in the record (a grade of a task it cannot grade)
 
 
 def task_status(records: Sequence[StepRecord]) -> StepStatus:

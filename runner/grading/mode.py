@@ -21,7 +21,10 @@ from runner.grading.guard import GuardedStepRunner, guard
 from runner.grading.sharing import share_reads
 from runner.model import Step, Task
 
-NO_CHECKS = "skipped: the task has no checks to grade"
+#: Nothing can tell whether such a task was done: it is worth 0 in the grade, so that every output (the
+#: record's points, JUnit's skipped test, Gradescope's 0/0, the CSV, the report) counts it the same.
+#: `labrunner validate` warns about such a task (`runner.validate.cautions`).
+NO_CHECKS = "skipped: the task has no checks to grade (it counts for no points)"
 
 
 class Grade(RunMode):
@@ -53,7 +56,7 @@ class Grade(RunMode):
 
     def credit(self, task: Task, done: Done) -> Credit:
         if not task.checks:
-            return Credit("skipped", NO_CHECKS)
+            return Credit("skipped", NO_CHECKS, counts=False)
         everything = [*done["steps"], *done["checks"]]
         status = task_status(everything)
         if status == "passed":

@@ -9,6 +9,7 @@ to costly and every layer reports all it finds, to one `Reporter` (`reporter.py`
    parameters, templates and the variables they name, JMESPath and operators' values, ids, durations,
    retries, files. Each rule is one method of `Semantics` (`semantics.py`); it skips what layer 2
    already reported.
+A lab that passes all three may still earn warnings (`cautions.lab_warnings`): it is valid, and runs.
 The checks the engine repeats on rendered values are `runner.value_checks` and `runner.operators`.
 """
 
@@ -23,11 +24,12 @@ from pathlib import Path
 from runner import model
 from runner.errors import LabError, Problem, kind_of
 from runner.loader import Document, load_file, load_text
+from runner.validate.cautions import lab_warnings
 from runner.validate.reporter import Reporter
 from runner.validate.schema_errors import check_schema
 from runner.validate.semantics import Semantics
 
-__all__ = ["load_lab", "validate_document", "validate_file", "validate_text"]
+__all__ = ["lab_warnings", "load_lab", "validate_document", "validate_file", "validate_text"]
 
 
 @contextlib.contextmanager

@@ -40,7 +40,7 @@ def test_validate_json_valid() -> None:
     code, out = run("validate", "--format", "json", str(VALID / "minimal.yaml"))
     assert code == 0
     assert json.loads(out) == {"valid": True, "labs": [{"lab": str(VALID / "minimal.yaml"), "valid": True,
-                                                         "problems": []}]}
+                                                         "problems": [], "warnings": []}]}
 
 
 def test_validate_reports_every_problem_and_exits_2(tmp_path: Path) -> None:
@@ -68,6 +68,43 @@ def test_on_github_actions_each_problem_is_an_annotation_on_its_line(tmp_path: P
                                    "::unknown key 'stepz' in a task%0Adid you mean 'steps'?")
     code, out = run("validate", "--format", "json", str(lab))
     assert json.loads(out)["valid"] is False  # JSON output stays JSON
+
+
+UNGRADABLE = """\
+lab: setup-only
+title: A task with nothing to grade
+tasks:
+  - id: prepare
+    title: Prepare
+    steps:
+      - action: aws.s3.list_buckets
+  - id: graded
+    title: Graded
+    checks:
+      - action: aws.s3.list_buckets
+"""
+
+
+def test_a_task_without_checks_or_evidence_is_a_warning_not_an_error(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(UNGRADABLE)
+    code, out = run("validate", str(lab))
+    assert code == 0
+    assert out.splitlines() == [
+        f"{lab}:4:5: [task 'prepare'] warning: task 'prepare' has no checks and no evidence: nothing can tell "
+        "whether it was done, so a grade skips it, and it counts for no points; add checks that read what the "
+        "task makes (read-only actions under 'checks:')",
+        f"{lab}: valid (2 tasks, 2 steps and checks; 1 warning)"]
+    code, out = run("validate", "--format", "json", str(lab))
+    report = json.loads(out)
+    assert code == 0 and report["valid"] is True and report["labs"][0]["problems"] == []
+    [warning] = report["labs"][0]["warnings"]
+    assert (warning["severity"], warning["rule"], warning["task"], warning["line"]) == (
+        "warning", "ungradable-task", "prepare", 4)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    code, out = run("validate", str(lab))
+    assert code == 0 and out.startswith(f"::warning file={lab},line=4,col=5,title=labrunner validate%3A ")
 
 
 def test_validate_without_labs_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -122,8 +122,8 @@ def test_failed_checks_are_credited_only_by_evidence_that_all_passed(lab: Lab) -
         "error", "find-key: find-key error")
 
 
-def test_a_task_with_no_checks_is_not_graded(lab: Lab) -> None:
-    assert GRADE.credit(lab.tasks[1], done([])) == Credit("skipped", NO_CHECKS)
+def test_a_task_with_no_checks_is_not_graded_and_counts_for_no_points(lab: Lab) -> None:
+    assert GRADE.credit(lab.tasks[1], done([])) == Credit("skipped", NO_CHECKS, counts=False)
 
 
 def test_a_missing_task_blocks_nothing_even_without_keep_going() -> None:

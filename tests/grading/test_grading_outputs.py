@@ -1,10 +1,12 @@
 """One student graded through a role, and what a grade writes: files where a path names a file, each
 valid for the tool that reads it (junit-10.xsd, Gradescope's results.json), shared files readable by
-others and records owner-only.
+others and records owner-only; and a task a grade cannot grade counted the same by every output.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ import pytest
 from consumers import assert_valid_gradescope, assert_valid_junit
 from grading_helpers import REGION, assume, grade, session_clients
 
+from runner.commands.main import main
 from runner.emulator import Emulator
 
 pytestmark = pytest.mark.e2e
@@ -63,3 +66,38 @@ def test_a_class_of_one_with_a_results_json_path_writes_that_file(emu: Emulator,
     assert results.is_file()
     assert assert_valid_gradescope(results)["extra_data"]["student"] == "Bea"
     assert (folder / f"Bea-{CLASSMATE}.json").is_file()  # --record named no file: the class folder
+
+
+def test_a_task_without_checks_counts_for_no_points_in_every_output(emu: Emulator, tmp_path: Path) -> None:
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(LAB.read_text().replace("tasks:\n", "tasks:\n  - id: prepare\n    title: Prepare\n    points: 3\n"
+                                           "    steps:\n      - action: aws.s3.list_buckets\n", 1))
+    roster = tmp_path / "one.csv"
+    roster.write_text(f"{STUDENT}\n")
+    results = tmp_path / "results.json"
+    code, output, folder = grade([str(lab), "--target", emu.endpoint, "--accounts", str(roster), "--role-arn",
+                                  "arn:aws:iam::{account}:role/Grader", "--gradescope", str(results), "--junit",
+                                  str(tmp_path / "grade.xml"), "--csv", str(tmp_path / "summary.csv")], tmp_path)
+    assert code == 1, output
+    record = json.loads((folder / f"{STUDENT}.json").read_text())
+    prepare = record["tasks"][0]
+    # the record: skipped, and worth nothing in this grade
+    assert (prepare["id"], prepare["status"], prepare["score"], prepare["points"]) == ("prepare", "skipped", 0, 0)
+    assert (record["score"], record["points"]) == (10, 35)
+    # Gradescope: a test worth 0 of 0, neither passed nor failed; the same totals
+    gradescope = assert_valid_gradescope(results)
+    test = gradescope["tests"][0]
+    assert (test["score"], test["max_score"], "status" in test) == (0, 0, False)
+    assert gradescope["score"] == 10 and sum(t["max_score"] for t in gradescope["tests"]) == 35
+    # JUnit: a skipped test
+    case = assert_valid_junit(tmp_path / "grade.xml").find(".//testcase[@classname='class-basics.prepare']")
+    assert case is not None and case.find("skipped") is not None
+    # the CSV: 0 for it, and the same total and points
+    rows = list(csv.DictReader((tmp_path / "summary.csv").open()))
+    assert (rows[0]["prepare"], rows[0]["total"], rows[0]["points"]) == ("0", "10", "35")
+    # the report: 0 of 0 points, skipped
+    page = tmp_path / "report.html"
+    assert main(["report", str(folder), "--html", str(page)], io.StringIO()) == 0
+    html = page.read_text()
+    assert '<th title="Prepare"><code>prepare</code><span class="pts">0 pts</span></th>' in html
+    assert "10 / 35" in html
