@@ -1,16 +1,20 @@
-"""CloudTrail as AWS behaves where moto does not: trail creation checks, selector flags,
-insight selectors that replace, and `LookupEvents` over the recorder's event history (`trail.py`).
+"""CloudTrail as AWS behaves where moto does not: trail names and creation checks, default event
+selectors, selector flags, insight selectors that replace, DescribeTrails by name, the delivery status,
+`LookupEvents` over the recorder's event history (`trail.py`), and what IAM is asked (`asks`).
 """
 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from . import s3
+from .access import Ask
 from .model import Behaviour, Call, Context, Record, Reply, error_reply, rule
 from .policy import Decision, Principal, Request, evaluate
 from .trail import event_time
@@ -54,6 +58,35 @@ def bucket_policy_problem(bucket_name: str, prefix: str, account_id: str, region
 
 
 # --- hooks ---------------------------------------------------------------------------------------
+
+
+_TRAIL_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{1,126})[A-Za-z0-9]$")
+# What AWS's InvalidTrailNameException documents as allowed (CloudTrail API Reference, CreateTrail, Name).
+DEFAULT_EVENT_SELECTORS = [
+    {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [], "ExcludeManagementEventSources": []}
+]
+
+
+def trail_name_problem(name: str) -> str | None:
+    """Why a trail name breaks CloudTrail's naming rules, or None (CloudTrail User Guide, "Naming
+    requirements for CloudTrail resources")."""
+    if not 3 <= len(name) <= 128:
+        return f"Trail name must be between 3 and 128 characters. Specified name length: {len(name)} characters."
+    if not _TRAIL_NAME.match(name):
+        return ("Trail name must start and end with a letter or number and contain only ASCII letters, numbers, "
+                "periods (.), underscores (_) and dashes (-).")
+    if re.search(r"[._-]{2}", name):
+        return "Trail name cannot have adjacent periods, underscores or dashes."
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return None
+    return "Trail name cannot be in IP address format."
+
+
+def _trail_name(call: Call, _: Context) -> Reply | None:
+    problem = trail_name_problem(str(call.params.get("Name", "")))
+    return None if problem is None else error_reply(call, "InvalidTrailNameException", problem)
 
 
 def _create_trail(call: Call, _: Context) -> Reply | None:
@@ -111,6 +144,57 @@ def _selector_flags(call: Call, reply: Reply, _: Context) -> Reply | None:
     return reply.with_json(document)
 
 
+def _default_selectors(call: Call, reply: Reply, _: Context) -> Reply | None:
+    document = reply.json()
+    if not isinstance(document, dict) or document.get("EventSelectors") or document.get("AdvancedEventSelectors"):
+        return None
+    return reply.with_json({"TrailARN": document.get("TrailARN"), "EventSelectors": DEFAULT_EVENT_SELECTORS})
+
+
+def _named_trails(call: Call, reply: Reply, _: Context) -> Reply | None:
+    names = [str(n) for n in call.params.get("trailNameList") or []]
+    document = reply.json()
+    if not names or not isinstance(document, dict):
+        return None
+    # A name finds the trail of that name whose home is this region; an ARN finds its trail wherever it lives.
+    kept = [t for t in document.get("trailList") or []
+            if t.get("TrailARN") in names or (t.get("Name") in names and t.get("HomeRegion") == call.region)]
+    return reply.with_json({**document, "trailList": kept})
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _delivery_status(call: Call, reply: Reply, _: Context) -> Reply | None:
+    document = reply.json()
+    trail = _trail(call.account_id, str(call.params.get("Name", "")))
+    if not isinstance(document, dict) or trail is None:
+        return None
+    delivered: datetime | None = getattr(trail, "labrunner_delivered", None)
+    status = {k: v for k, v in document.items() if k not in ("LatestDeliveryTime", "LatestDigestDeliveryTime")}
+    status["LatestDeliveryAttemptTime"] = _iso(delivered) if delivered else ""
+    status["LatestDeliveryAttemptSucceeded"] = _iso(delivered) if delivered else ""
+    if delivered:
+        status["LatestDeliveryTime"] = delivered.timestamp()
+    digest: datetime | None = getattr(trail, "labrunner_digest_delivered", None)
+    if digest:
+        status["LatestDigestDeliveryTime"] = digest.timestamp()
+        status["LatestDigestAttemptTime"] = status["LatestDigestAttemptSucceeded"] = _iso(digest)
+    return reply.with_json(status)
+
+
+def asks(call: Call) -> list[Ask]:
+    """cloudtrail:<Operation> on the trail the call names (by name or ARN), else on "*"."""
+    name = call.params.get("Name") or call.params.get("TrailName")
+    action = f"cloudtrail:{call.operation}"
+    if not name:
+        return [Ask(action)]
+    arn = str(name) if str(name).startswith("arn:") else (
+        f"arn:aws:cloudtrail:{call.region}:{call.account_id}:trail/{name}")
+    return [Ask(action, arn)]
+
+
 def _username(record: Record) -> str:
     who = record.get("userIdentity") or {}
     if who.get("type") == "Root":
@@ -131,10 +215,18 @@ def _attribute_value(record: Record, key: str) -> list[str]:
         "Username": [_username(record)],
         "AccessKeyId": [str((record.get("userIdentity") or {}).get("accessKeyId", ""))],
         "ResourceType": [str(r.get("type")) for r in resources],
-        # A resource can be looked up by its ARN or by the name at the end of it.
-        "ResourceName": [n for r in resources for n in (str(r.get("ARN")), str(r.get("ARN")).rsplit("/", 1)[-1])],
+        # A resource can be looked up by its ARN or by its name: the part after the last "/", or after
+        # ":::" for S3 (a bucket's name).
+        "ResourceName": [n for r in resources for n in _resource_names(str(r.get("ARN")))],
     }
     return values.get(key, [])
+
+
+def _resource_names(arn: str) -> list[str]:
+    names = [arn, arn.rsplit("/", 1)[-1]]
+    if arn.startswith("arn:aws:s3:::"):
+        names.append(arn.removeprefix("arn:aws:s3:::"))
+    return names
 
 
 def _epoch(value: Any) -> datetime | None:
@@ -200,6 +292,13 @@ BEHAVIOUR = Behaviour(
     service="cloudtrail",
     rules=(
         rule(
+            "a trail name has 3 to 128 ASCII letters, digits, periods, underscores and dashes, starts and ends with a "
+            "letter or digit, has no two of them adjacent (my--trail) and is no IP address: "
+            "InvalidTrailNameException (CloudTrail User Guide, \"Naming requirements for CloudTrail resources\")",
+            "CreateTrail",
+            before=_trail_name,
+        ),
+        rule(
             "CreateTrail refuses a name already in use (TrailAlreadyExistsException) and a bucket whose policy "
             "does not let cloudtrail.amazonaws.com GetBucketAcl and PutObject under AWSLogs/<account>/ "
             "(InsufficientS3BucketPolicyException)",
@@ -226,6 +325,23 @@ BEHAVIOUR = Behaviour(
             "DescribeTrails",
             "GetTrail",
             after=_selector_flags,
+        ),
+        rule(
+            "a new trail logs all management events: GetEventSelectors answers the default selector "
+            "(ReadWriteType All, IncludeManagementEvents true) until others are put",
+            "GetEventSelectors",
+            after=_default_selectors,
+        ),
+        rule(
+            "DescribeTrails with trailNameList returns only the trails it names (CloudTrail API Reference)",
+            "DescribeTrails",
+            after=_named_trails,
+        ),
+        rule(
+            "GetTrailStatus reports when log files were last delivered (LatestDeliveryTime, "
+            "LatestDeliveryAttemptSucceeded), and nothing before the first delivery",
+            "GetTrailStatus",
+            after=_delivery_status,
         ),
         rule(
             "LookupEvents returns the management events of the last 90 days in the account and region",

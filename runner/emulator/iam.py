@@ -1,15 +1,20 @@
-"""IAM as AWS behaves where moto does not: the policy simulator (`SimulatePrincipalPolicy`).
+"""IAM as AWS behaves where moto does not: the policy simulator, trust policies that are valid JSON
+naming real principals, AWS managed policies that exist, and what IAM is asked for a call (`asks`).
 
 moto 5.2.5 stores users, groups, roles and their policies but answers `SimulatePrincipalPolicy` with
 NotImplementedError (HTTP 500). This module answers it from moto's IAM store, evaluating the
-principal's identity-based policies with `policy.py`: a user's inline and attached managed policies
-and those of every group it belongs to, a group's or a role's own, plus any `PolicyInputList`.
+principal's identity-based policies (`access.identity_policies`): a user's inline and attached managed
+policies and those of every group it belongs to, a group's or a role's own, plus any `PolicyInputList`.
 
 Within the simulator's documented logic for one account: an explicit Deny wins, then any Allow,
 else an implicit deny. As AWS does now, the reply has one `EvaluationResult` per action whose
 `EvalDecision` is the most restrictive across the resources asked about, and the per-resource decisions
 in `ResourceSpecificResults`. Not modelled: permissions boundaries, resource policies
 (`ResourcePolicy`), Organizations SCPs, `MissingContextValues` and statement positions.
+
+AWS managed policies (`arn:aws:iam::aws:policy/...`) come from the copy moto ships; loading all of them
+into an account costs about 0.15 s, so each is added to an account when a call first names it (and all
+of them when the account lists AWS's policies).
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from functools import cache
 from typing import Any
-from urllib.parse import unquote
 
+from . import access
+from .access import Ask, Source
 from .model import Behaviour, Call, Context, Reply, error_reply, rule
-from .policy import Decision, Principal, Request, evaluate
+from .policy import Decision, Request, evaluate_identity
 
 NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
 # The simulator's words for `policy.Decision`, most restrictive first.
@@ -32,73 +38,9 @@ _DECISIONS = {Decision.EXPLICIT_DENY: "explicitDeny", Decision.IMPLICIT_DENY: "i
 _SOURCE_ARN = re.compile(r"^arn:[a-z-]+:iam::(?P<account>\d{12}):(?P<kind>user|group|role)/(?:.*/)?(?P<name>[^/]+)$")
 
 
-@dataclass(frozen=True)
-class Source:
-    """One identity-based policy that applies to the simulated principal."""
-
-    policy_id: str  # `SourcePolicyId`: the policy's name, or PolicyInputList.N
-    policy_type: str  # `SourcePolicyType`: user, group, role, user-managed, aws-managed, none
-    document: Mapping[str, Any] | None
-
-
-def _document(text: str | Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    if text is None or isinstance(text, Mapping):
-        return text
-    for candidate in (text, unquote(text)):  # moto keeps some documents URL-encoded
-        try:
-            parsed = json.loads(candidate)
-        except ValueError:
-            continue
-        return parsed if isinstance(parsed, Mapping) else None
-    return None
-
-
-def _managed(policies: Mapping[str, Any]) -> Iterator[Source]:
-    for arn, policy in policies.items():
-        version = next((v for v in policy.versions if v.version_id == policy.default_version_id), None)
-        kind = "aws-managed" if ":iam::aws:policy/" in str(arn) else "user-managed"
-        yield Source(str(policy.name), kind, _document(version.document if version is not None else None))
-
-
-def _inline(policies: Mapping[str, str], kind: str, owner: str) -> Iterator[Source]:
-    for name, text in policies.items():
-        yield Source(f"{kind}_{owner}_{name}", kind, _document(text))
-
-
-def _sources(backend: Any, kind: str, name: str) -> list[Source]:
-    """Every identity-based policy of the principal; raises KeyError when it does not exist."""
-    if kind == "user":
-        user = backend.users[name]
-        found = [*_inline(user.policies, "user", name), *_managed(user.managed_policies)]
-        for group in backend.get_groups_for_user(name):
-            found += [*_inline(group.policies, "group", group.name), *_managed(group.managed_policies)]
-        return found
-    if kind == "group":
-        group = backend.groups[name]
-        return [*_inline(group.policies, "group", name), *_managed(group.managed_policies)]
-    role = next((r for r in backend.get_roles() if r.name == name), None)
-    if role is None:
-        raise KeyError(name)
-    return [*_inline(role.policies, "role", name), *_managed(role.managed_policies)]
-
-
-def _as_principal(document: Mapping[str, Any] | None, arn: str) -> dict[str, Any]:
-    """An identity policy as the resource-policy evaluator reads it: each statement names the principal
-    it is attached to (an identity policy applies to exactly that principal)."""
-    statements = (document or {}).get("Statement", [])
-    statements = [statements] if isinstance(statements, Mapping) else list(statements or [])
-    named = []
-    for statement in statements:
-        if isinstance(statement, Mapping):
-            copy = {k: v for k, v in statement.items() if k not in ("Principal", "NotPrincipal")}
-            named.append({**copy, "Principal": {"AWS": arn}})
-    return {"Statement": named}
-
-
-def decide(sources: list[Source], arn: str, account: str, request: Request) -> tuple[Decision, list[Source]]:
+def decide(sources: list[Source], request: Request) -> tuple[Decision, list[Source]]:
     """The simulator's decision for one action on one resource, and the policies that made it."""
-    who = Principal(arns=frozenset({arn}), account_id=account)
-    decisions = [(s, evaluate(_as_principal(s.document, arn), who, request)) for s in sources]
+    decisions = [(s, evaluate_identity(s.document, request)) for s in sources]
     for outcome in (Decision.EXPLICIT_DENY, Decision.ALLOW):
         matched = [s for s, d in decisions if d is outcome]
         if matched:
@@ -150,15 +92,12 @@ def _simulate(call: Call, _: Context) -> Reply:
     if not actions:
         return error_reply(call, "InvalidInput", "ActionNames must name at least one action.")
     resources = _members(params, "ResourceArns") or ["*"]
-    from moto.iam.models import iam_backends
-
     account, kind, name = match.group("account"), match.group("kind"), match.group("name")
-    backend = iam_backends[account]["aws"]
     try:
-        sources = _sources(backend, kind, name)
+        sources = access.identity_policies(account, kind, name)
     except KeyError:
         return error_reply(call, "NoSuchEntity", f"The {kind} with name {name} cannot be found.", 404)
-    sources += [Source(f"PolicyInputList.{i}", "none", _document(text))
+    sources += [Source(f"PolicyInputList.{i}", "none", access.document_of(text))
                 for i, text in enumerate(_members(params, "PolicyInputList"), start=1)]
     context = _context(params)
 
@@ -166,7 +105,7 @@ def _simulate(call: Call, _: Context) -> Reply:
     result = ET.SubElement(root, "SimulatePrincipalPolicyResult")
     evaluations = ET.SubElement(result, "EvaluationResults")
     for action in actions:
-        per_resource = [(r, *decide(sources, source_arn, account, Request(action, r, context))) for r in resources]
+        per_resource = [(r, *decide(sources, Request(action, r, context))) for r in resources]
         # The top-level decision is the most restrictive one across the resources.
         worst = min(per_resource, key=lambda item: list(_DECISIONS).index(item[1]))
         member = ET.SubElement(evaluations, "member")
@@ -191,9 +130,119 @@ def _simulate(call: Call, _: Context) -> Reply:
     return Reply(200, headers, body)
 
 
+# --- trust policies --------------------------------------------------------------------------------
+
+
+def _trust_policy(call: Call, _: Context) -> Reply | None:
+    text = str(call.params.get("AssumeRolePolicyDocument") or call.params.get("PolicyDocument") or "")
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    if not isinstance(document, Mapping):
+        return error_reply(call, "MalformedPolicyDocument", "This policy contains invalid Json")
+    statements = document.get("Statement")
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, Mapping) or not ({"Principal", "NotPrincipal"} & set(statement)):
+            return error_reply(call, "MalformedPolicyDocument", "Missing required field Principal")
+    invalid = access.invalid_principals(document)
+    if invalid:
+        return error_reply(call, "MalformedPolicyDocument", f"Invalid principal in policy: {invalid[0]}")
+    return None
+
+
+# --- AWS managed policies --------------------------------------------------------------------------
+
+_AWS_POLICY = re.compile(r"arn:aws:iam::aws:policy(/.*)?/([^/]+)$")
+
+
+@cache
+def _aws_policy_data() -> Mapping[str, Any]:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    return dict(json.loads(aws_managed_policies_data))
+
+
+def _add_aws_policy(account: str, name: str) -> None:
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+
+    backend = iam_backends[account]["aws"]
+    data = _aws_policy_data().get(name)
+    if data is None:
+        return
+    policy = AWSManagedPolicy.from_data(name, account, backend.region_name, data)
+    if policy.arn not in backend.managed_policies:
+        backend.managed_policies[policy.arn] = policy
+        backend.aws_managed_policies.append(policy)
+
+
+def _aws_managed_policies(call: Call, _: Context) -> None:
+    arn = str(call.params.get("PolicyArn") or call.params.get("PermissionsBoundary") or "")
+    match = _AWS_POLICY.match(arn)
+    if match is not None:
+        _add_aws_policy(call.account_id, match.group(2))
+    elif call.operation in ("ListPolicies", "GetAccountAuthorizationDetails") and call.params.get("Scope") != "Local":
+        for name in _aws_policy_data():
+            _add_aws_policy(call.account_id, name)
+    return None
+
+
+# --- what IAM is asked ---------------------------------------------------------------------------
+
+# The request parameter that names an operation's resource, and the ARN it makes.
+_RESOURCE_PARAMETERS = (("UserName", "user"), ("RoleName", "role"), ("GroupName", "group"),
+                        ("InstanceProfileName", "instance-profile"))
+
+
+def _entity_arn(account: str, kind: str, name: str, path: str | None) -> str:
+    return f"arn:aws:iam::{account}:{kind}{path or '/'}{name}"
+
+
+def asks(call: Call) -> list[Ask]:
+    """iam:<Operation> on the user, role, group, instance profile or policy the call names (AWS's Service
+    Authorization Reference for IAM), else on "*"; a user asking about itself names itself."""
+    params, account = call.params, call.account_id
+    action = f"iam:{call.operation}"
+    for parameter, kind in _RESOURCE_PARAMETERS:
+        if parameter in params:
+            name = str(params[parameter])
+            entity = access.find_role(account, name) if kind == "role" else None
+            if kind in ("user", "group"):
+                entity = getattr(access.iam_store(account), f"{kind}s").get(name)
+            path = getattr(entity, "path", None) or params.get("Path")
+            return [Ask(action, _entity_arn(account, kind, name, path))]
+    if "PolicyArn" in params:
+        return [Ask(action, str(params["PolicyArn"]))]
+    if call.operation == "CreatePolicy":
+        return [Ask(action, _entity_arn(account, "policy", str(params.get("PolicyName", "")), params.get("Path")))]
+    if call.identity.type == "IAMUser" and call.operation in _SELF_OPERATIONS:
+        return [Ask(action, call.identity.arn)]
+    return [Ask(action)]
+
+
+# Operations that act on the calling user when no UserName is given.
+_SELF_OPERATIONS = frozenset({
+    "GetUser", "ListAccessKeys", "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "ChangePassword",
+    "ListMFADevices", "ListSigningCertificates", "ListSSHPublicKeys", "ListServiceSpecificCredentials",
+})
+
+
 BEHAVIOUR = Behaviour(
     service="iam",
     rules=(
+        rule(
+            "a trust policy must be valid JSON (MalformedPolicyDocument 'This policy contains invalid Json') whose "
+            "statements name a principal ('Missing required field Principal') that exists ('Invalid principal in "
+            "policy'); IAM API Reference, CreateRole and UpdateAssumeRolePolicy",
+            "CreateRole",
+            "UpdateAssumeRolePolicy",
+            before=_trust_policy,
+        ),
+        rule(
+            "AWS managed policies (ReadOnlyAccess, AdministratorAccess, SecurityAudit, ...) exist in every "
+            "account, to read and to attach",
+            before=_aws_managed_policies,
+        ),
         rule(
             "SimulatePrincipalPolicy evaluates the principal's identity-based policies (its own, its groups', "
             "attached managed ones): explicitDeny over allowed over implicitDeny, per action and resource",

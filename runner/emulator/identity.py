@@ -1,8 +1,9 @@
 """Who made a call: the caller's account and identity, from the access key it signed with.
 
-Request parsing (`parse.py`) asks this module once per request; the result feeds key-policy checks
-(`policy.py`) and the `userIdentity` of CloudTrail records (`events.py`). Keys come from moto's IAM
-users and STS sessions; any other key (the emulator's default `testing` key among them) acts as the root
+Request parsing (`parse.py`) asks this module once per request; the result feeds authorization
+(`access.py`), signature checks (`signatures.py`) and the `userIdentity` of CloudTrail records
+(`events.py`). Keys come from moto's IAM users and STS sessions; an access key of 12 digits is the root
+user of that account; any other key (the emulator's default `testing` key among them) acts as the root
 user of the account moto picks for it, 123456789012 unless told otherwise.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from .policy import Principal
@@ -65,6 +67,10 @@ class Identity:
 
 ANONYMOUS = Identity(type="AWSAccount", account_id="anonymous", arn="", principal_id="")
 
+# The emulator's own credentials: the root user of the default account.
+EMULATOR_ACCESS_KEY = "testing"
+EMULATOR_SECRET_KEY = "testing"
+
 
 def account_for(access_key: str | None, account_header: str | None) -> str:
     """The account moto will serve the request from (same precedence as moto's own)."""
@@ -75,6 +81,8 @@ def account_for(access_key: str | None, account_header: str | None) -> str:
         return os.environ["MOTO_ACCOUNT_ID"]
     if account_header:
         return account_header
+    if access_key is not None and len(access_key) == 12 and access_key.isdigit():
+        return access_key  # the root user of that account (LocalStack's convention too)
     if access_key:
         return str(get_account_id_from(access_key))
     return str(DEFAULT_ACCOUNT_ID)
@@ -128,3 +136,35 @@ def resolve(access_key: str | None, account_header: str | None) -> Identity:
         principal_id=account,
         access_key_id=access_key,
     )
+
+
+def _session(who: Identity) -> Any | None:
+    from moto.sts.models import sts_backends
+
+    if who.type != "AssumedRole":
+        return None
+    return sts_backends[who.account_id]["aws"].get_assumed_role_from_access_key(who.access_key_id)
+
+
+def secret_for(who: Identity) -> str | None:
+    """The secret key behind the caller's access key, when the emulator knows it."""
+    if who.type == "Root":
+        return EMULATOR_SECRET_KEY if who.access_key_id == EMULATOR_ACCESS_KEY else None
+    if who.type == "AssumedRole":
+        session = _session(who)
+        return None if session is None else str(session.secret_access_key)
+    if who.type == "IAMUser":
+        from moto.iam.models import iam_backends
+
+        key = iam_backends[who.account_id]["aws"].access_keys.get(who.access_key_id)
+        return None if key is None else str(key.secret_access_key)
+    return None
+
+
+def session_expiration(who: Identity) -> datetime | None:
+    """When the caller's temporary credentials expire (None: they are not temporary)."""
+    session = _session(who)
+    if session is None:
+        return None
+    expiration: datetime = session.expiration
+    return expiration if expiration.tzinfo else expiration.replace(tzinfo=UTC)

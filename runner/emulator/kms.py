@@ -1,18 +1,23 @@
-"""KMS as AWS behaves where moto does not: key states, the deletion window, and key policies.
+"""KMS as AWS behaves where moto does not: key states, the deletion window, alias names, key policies
+that name real principals, AWS managed keys, the rotation period, and what IAM is asked (`asks`).
 
-The rules below run before moto sees a KMS call. `find_key`, `state_error` and `authorize` are also
-what `s3.py` uses for the KMS calls S3 makes on a caller's behalf (SSE-KMS).
+The rules below run before moto sees a KMS call; `authorization.py` decides who may make it, with the
+key policy as the resource's policy. `find_key`, `state_error` and `authorize` are also what `s3.py`
+uses for the KMS calls S3 makes on a caller's behalf (SSE-KMS).
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from . import access
+from .access import Ask
 from .identity import Identity
 from .model import Behaviour, Call, Context, Reply, error_reply, rule
-from .policy import Decision, Request, evaluate
 
 CRYPTO = frozenset(
     {
@@ -47,7 +52,7 @@ REFUSED_PENDING_DELETION = CRYPTO | {
     "UpdateKeyDescription",
 }
 # Operations on one key, authorised by its key policy. (CreateKey, ListKeys, ListAliases and
-# GenerateRandom are account-level: IAM alone decides, and the emulator does not enforce IAM.)
+# GenerateRandom are account-level: IAM alone decides.)
 KEY_OPERATIONS = REFUSED_PENDING_DELETION | {
     "DescribeKey",
     "GetKeyPolicy",
@@ -80,7 +85,52 @@ def find_key(ref: str, account_id: str, region: str) -> Any | None:
         key_id = backend.any_id_to_key_id(ref)
     except Exception:  # moto raises assorted errors for an unknown alias
         return None
-    return backend.keys.get(key_id)
+    key = backend.keys.get(key_id)
+    alias = ref.split(":alias/", 1)[-1] if ":alias/" in ref else ref.removeprefix("alias/")
+    if key is not None and alias.startswith("aws/") and key.key_manager != "AWS":
+        _make_aws_managed(key, alias.removeprefix("aws/"))
+    return key
+
+
+# The service whose AWS managed key an `alias/aws/<name>` is, where its name is not the service's.
+_MANAGED_KEY_SERVICES = {"ebs": "ec2"}
+
+
+def _make_aws_managed(key: Any, name: str) -> None:
+    """Make the key moto creates for `alias/aws/<name>` what AWS makes: an AWS managed key, usable only
+    through its service by the account's principals, rotated every year (KMS Developer Guide, "AWS managed
+    keys"; the key policy is the one AWS writes for them)."""
+    service = _MANAGED_KEY_SERVICES.get(name, name)
+    key.key_manager = "AWS"
+    key.description = (
+        "Default master key that protects my S3 objects when no other key is defined" if name == "s3"
+        else f"Default master key that protects my {name} resources when no other key is defined"
+    )
+    key.key_rotation_status = True
+    key.policy = json.dumps({
+        "Version": "2012-10-17",
+        "Id": f"auto-{name}-2",
+        "Statement": [
+            {
+                "Sid": f"Allow access through {name.upper()} for all principals in the account that are authorized "
+                       f"to use {name.upper()}",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant",
+                           "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:CallerAccount": str(key.account_id),
+                                               "kms:ViaService": f"{service}.{key.region}.amazonaws.com"}},
+            },
+            {
+                "Sid": "Allow direct access to key metadata to the account",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{key.account_id}:root"},
+                "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"],
+                "Resource": "*",
+            },
+        ],
+    })
 
 
 def _ciphertext_key_id(blob: Any) -> str | None:
@@ -117,30 +167,21 @@ def state_error(key: Any, operation: str) -> tuple[str, str] | None:
     return None
 
 
+def key_ask(key: Any, operation: str, context: dict[str, Any] | None = None) -> Ask:
+    """What IAM is asked for `operation` on `key`: the key policy must allow it (KMS Developer Guide,
+    "Key policies": without a key policy statement, IAM policies alone give no access to a key)."""
+    return Ask(f"kms:{operation}", str(key.arn), str(key.account_id), key.policy, policy_required=True,
+               context=context or {})
+
+
 def authorize(who: Identity, key: Any, operation: str, context: dict[str, Any] | None = None) -> str | None:
-    """None if the key policy (or a grant) lets `who` do `operation` on `key`; else AWS's denial."""
-    principal = who.principal
-    full_context: dict[str, Any] = {
-        "aws:PrincipalArn": who.role_arn or who.arn,
-        "aws:PrincipalAccount": who.account_id,
-        "kms:CallerAccount": who.account_id,
-        "aws:SecureTransport": "true",  # every AWS endpoint is TLS; the loopback emulator stands in for one
-        **(context or {}),
-    }
-    decision = evaluate(key.policy, principal, Request(f"kms:{operation}", key.arn, full_context))
-    if decision is Decision.IMPLICIT_DENY and any(
-        g.grantee_principal in principal.arns and operation in g.operations for g in key.grants.values()
-    ):
-        decision = Decision.ALLOW
-    if decision is Decision.ALLOW:
+    """None if the key policy (with IAM where it delegates to the account) or a grant lets `who` do
+    `operation` on `key`; else AWS's denial."""
+    if any(g.grantee_principal in who.principal.arns and operation in g.operations for g in key.grants.values()):
         return None
-    caller = who.arn or "anonymous"
-    reason = (
-        "with an explicit deny in a resource-based policy"
-        if decision is Decision.EXPLICIT_DENY
-        else f"because no resource-based policy allows the kms:{operation} action"
-    )
-    return f"User: {caller} is not authorized to perform: kms:{operation} on resource: {key.arn} {reason}"
+    full = {"kms:CallerAccount": who.account_id, **(context or {})}
+    denial = access.authorize(who, key_ask(key, operation, full))
+    return None if denial is None else denial.message(who.arn)
 
 
 def encryption_context_keys(context: dict[str, str]) -> dict[str, Any]:
@@ -166,13 +207,73 @@ def _deletion_window(call: Call, _: Context) -> Reply | None:
     return error_reply(call, "ValidationException", message)
 
 
-def _key_policy(call: Call, _: Context) -> Reply | None:
+def _alias_name(call: Call, _: Context) -> Reply | None:
+    name = str(call.params.get("AliasName", ""))
+    if not name.startswith("alias/"):
+        return error_reply(call, "ValidationException", 'Alias must start with the prefix "alias/". Please see '
+                           "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html")
+    if name.startswith("alias/aws/"):
+        return error_reply(call, "NotAuthorizedException", "Cannot create alias with prefix 'alias/aws/'")
+    return None
+
+
+def _key_policy_document(call: Call, _: Context) -> Reply | None:
+    policy = call.params.get("Policy")
+    if policy is None:
+        return None
+    try:
+        document = json.loads(str(policy))
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or not document.get("Statement"):
+        return error_reply(call, "MalformedPolicyDocumentException", "The policy document is not valid JSON.")
+    if access.invalid_principals(document):
+        return error_reply(call, "MalformedPolicyDocumentException",
+                           "Policy contains a statement with one or more invalid principals.")
+    return None
+
+
+def _incorrect_key(call: Call, _: Context) -> Reply | None:
+    named, blob = call.params.get("KeyId"), call.params.get("CiphertextBlob")
+    if named is None or blob is None:
+        return None
+    key, used = find_key(str(named), call.account_id, call.region), _ciphertext_key_id(blob)
+    if key is None or used is None or key.id == used:
+        return None
+    return error_reply(call, "IncorrectKeyException",
+                       "The key ID in the request does not identify a CMK that can perform this operation.")
+
+
+ROTATION_DAYS = (90, 2560)
+DEFAULT_ROTATION_DAYS = 365
+
+
+def _rotation_period(call: Call, _: Context) -> Reply | None:
+    days = call.params.get("RotationPeriodInDays")
     key = call_key(call)
-    if key is None:
-        return None  # moto answers NotFoundException
-    context = encryption_context_keys(dict(call.params.get("EncryptionContext") or {}))
-    denial = authorize(call.identity, key, call.operation, context)
-    return None if denial is None else error_reply(call, "AccessDeniedException", denial)
+    if days is not None and not ROTATION_DAYS[0] <= int(days) <= ROTATION_DAYS[1]:
+        bound = f"greater than or equal to {ROTATION_DAYS[0]}" if int(days) < ROTATION_DAYS[0] else (
+            f"less than or equal to {ROTATION_DAYS[1]}")
+        return error_reply(call, "ValidationException", f"1 validation error detected: Value '{days}' at "
+                           f"'rotationPeriodInDays' failed to satisfy constraint: Member must have value {bound}")
+    if key is not None:
+        key.labrunner_rotation_days = int(days or DEFAULT_ROTATION_DAYS)
+        key.labrunner_rotation_from = call.time
+    return None
+
+
+def _rotation_status(call: Call, reply: Reply, _: Context) -> Reply | None:
+    key = call_key(call)
+    document = reply.json()
+    if key is None or not isinstance(document, dict):
+        return None
+    answer: dict[str, Any] = {"KeyId": str(key.arn), "KeyRotationEnabled": bool(key.key_rotation_status)}
+    if key.key_rotation_status:
+        days = getattr(key, "labrunner_rotation_days", DEFAULT_ROTATION_DAYS)
+        start = getattr(key, "labrunner_rotation_from", None) or datetime.fromtimestamp(key.creation_date, UTC)
+        answer["RotationPeriodInDays"] = days
+        answer["NextRotationDate"] = (start + timedelta(days=days)).timestamp()
+    return reply.with_json(answer)
 
 
 def _key_state(call: Call, _: Context) -> Reply | None:
@@ -221,6 +322,47 @@ def _pending_window(call: Call, reply: Reply, _: Context) -> Reply | None:
     return reply.with_json({**document, "KeyMetadata": metadata})
 
 
+def _key_arn(call: Call, ref: str) -> str:
+    if ref.startswith("arn:"):
+        return ref
+    kind = "" if ref.startswith("alias/") else "key/"
+    return f"arn:aws:kms:{call.region}:{call.account_id}:{kind}{ref}"
+
+
+def asks(call: Call) -> list[Ask]:
+    """What IAM is asked for a KMS call: the operation on its key, under the key policy (KMS Developer
+    Guide, "Permissions reference"); account-level operations (CreateKey, ListKeys, ...) on "*"."""
+    operation = call.operation
+    context: dict[str, Any] = {
+        "kms:CallerAccount": call.identity.account_id,
+        **encryption_context_keys(dict(call.params.get("EncryptionContext") or {})),
+    }
+
+    def on(ref: Any, action: str = operation) -> Ask:
+        key = find_key(str(ref), call.account_id, call.region)
+        if key is None:  # no such key: IAM decides, then moto answers NotFoundException
+            return Ask(f"kms:{action}", _key_arn(call, str(ref)), context=context)
+        return key_ask(key, action, context)
+
+    if operation in ("CreateAlias", "UpdateAlias", "DeleteAlias"):
+        # The alias (IAM policies) and the key it names, before and after (key policy).
+        alias = str(call.params.get("AliasName", ""))
+        found = [Ask(f"kms:{operation}", _key_arn(call, alias), context=context)]
+        if operation != "CreateAlias" and find_key(alias, call.account_id, call.region) is not None:
+            found.append(on(alias))
+        if call.params.get("TargetKeyId"):
+            found.append(on(call.params["TargetKeyId"]))
+        return found
+    if operation == "ReEncrypt":
+        source = call.params.get("SourceKeyId") or _ciphertext_key_id(call.params.get("CiphertextBlob"))
+        found = [on(source, "ReEncryptFrom")] if source else []
+        if call.params.get("DestinationKeyId"):
+            found.append(on(call.params["DestinationKeyId"], "ReEncryptTo"))
+        return found
+    ref = key_ref(call)
+    return [Ask(f"kms:{operation}", context=context)] if ref is None else [on(ref)]
+
+
 def _resources(call: Call, reply: Reply) -> list[dict[str, str]]:
     arn: str | None = None
     if call.operation == "CreateKey":
@@ -251,9 +393,37 @@ BEHAVIOUR = Behaviour(
             before=_deletion_window,
         ),
         rule(
-            "the key policy decides who may use a key; anyone it does not grant gets AccessDeniedException",
-            *KEY_OPERATIONS,
-            before=_key_policy,
+            "CreateAlias and UpdateAlias take a name that begins with alias/ (ValidationException) and not with "
+            "alias/aws/, which is reserved for AWS managed keys (NotAuthorizedException); KMS Developer Guide, "
+            "\"Create aliases\"",
+            "CreateAlias",
+            "UpdateAlias",
+            before=_alias_name,
+        ),
+        rule(
+            "a key policy must be JSON whose principals exist: MalformedPolicyDocumentException (KMS API "
+            "Reference, PutKeyPolicy; Knowledge Center, \"kms-policy-error-invalid-principals\")",
+            "CreateKey",
+            "PutKeyPolicy",
+            before=_key_policy_document,
+        ),
+        rule(
+            "Decrypt with a KeyId that is not the key the ciphertext was encrypted under is IncorrectKeyException "
+            "(KMS API Reference, Decrypt)",
+            "Decrypt",
+            before=_incorrect_key,
+        ),
+        rule(
+            "EnableKeyRotation takes a RotationPeriodInDays of 90 to 2560 (default 365); GetKeyRotationStatus "
+            "reports the key ARN, the period and the next rotation date (KMS API Reference, "
+            "GetKeyRotationStatus)",
+            "EnableKeyRotation",
+            before=_rotation_period,
+        ),
+        rule(
+            "GetKeyRotationStatus reports the key ARN, RotationPeriodInDays and NextRotationDate",
+            "GetKeyRotationStatus",
+            after=_rotation_status,
         ),
         rule(
             "a disabled key refuses cryptographic operations (DisabledException); a key pending deletion "

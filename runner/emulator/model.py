@@ -47,6 +47,8 @@ class Call:
     time: datetime
     source_ip: str
     user_agent: str
+    raw_path: str = ""  # the path and the query string as sent, still URI-encoded: what a signature signs
+    raw_query: str = ""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

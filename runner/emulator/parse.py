@@ -123,4 +123,6 @@ def parse_call(environ: Mapping[str, Any], body: bytes, default_region: str) -> 
         time=datetime.now(UTC).replace(microsecond=0),
         source_ip=str(environ.get("REMOTE_ADDR", "127.0.0.1")),
         user_agent=headers.get("user-agent", ""),
+        raw_path=str(environ.get("RAW_URI") or environ.get("PATH_INFO", "/")).split("?", 1)[0],
+        raw_query=str(environ.get("QUERY_STRING", "")),
     )

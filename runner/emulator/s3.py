@@ -1,19 +1,24 @@
-"""S3 as AWS behaves where moto does not: new-bucket defaults, Block Public Access, anonymous access,
-presigned URLs that expire, and SSE-KMS (key checks, key ARNs, SigV4 only, and the KMS calls S3 makes,
-which CloudTrail records).
+"""S3 as AWS behaves where moto does not: bucket names, new-bucket defaults, Block Public Access,
+anonymous access, SSE-KMS (key checks, key ARNs, SigV4 only, and the KMS calls S3 makes, which
+CloudTrail records), and what IAM is asked for a call (`asks`, with the bucket policy).
 
 The KMS side of SSE-KMS (finding a key, its state, its policy) is `kms.py`'s; this module decides
-when S3 would call KMS and what S3 answers when KMS refuses.
+when S3 would call KMS and what S3 answers when KMS refuses. Presigned URLs are checked with every
+other signature, in `signatures.py`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+import ipaddress
+import re
 from typing import Any
 from urllib.parse import unquote
 
+from runner import aws_models
+
 from . import events, kms
+from .access import Ask
 from .model import Behaviour, Call, Context, Reply, error_reply, rule
 from .policy import ANONYMOUS, Decision, Request, evaluate
 
@@ -45,20 +50,6 @@ OBJECT_OPERATIONS = frozenset(
         "ListParts",
     }
 )
-# The IAM action an anonymous request needs, where it is not "s3:<operation>".
-_ACTIONS = {
-    "HeadObject": "s3:GetObject",
-    "HeadBucket": "s3:ListBucket",
-    "ListObjects": "s3:ListBucket",
-    "ListObjectsV2": "s3:ListBucket",
-    "ListObjectVersions": "s3:ListBucketVersions",
-    "CreateMultipartUpload": "s3:PutObject",
-    "UploadPart": "s3:PutObject",
-    "CompleteMultipartUpload": "s3:PutObject",
-    "CopyObject": "s3:PutObject",
-    "DeleteObjects": "s3:DeleteObject",
-    "ListParts": "s3:ListMultipartUploadParts",
-}
 SIGV4_REQUIRED = "Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4."
 _ACLS_ALLOWED_WHEN_ENFORCED = ("bucket-owner-full-control", "private")
 
@@ -143,46 +134,6 @@ def _bucket_defaults(call: Call, reply: Reply, _: Context) -> None:
     return None
 
 
-# --- presigned URLs ------------------------------------------------------------------------------
-
-#: The longest a SigV4 presigned URL may live: seven days.
-PRESIGN_MAX_EXPIRES = 604800
-
-
-def _query_auth_error(call: Call, message: str) -> Reply:
-    return error_reply(call, "AuthorizationQueryParametersError", message)
-
-
-def _presigned_expiry(call: Call, _: Context) -> Reply | None:
-    if call.auth != "presigned-v4":
-        return None
-    stamp, expires = call.query.get("X-Amz-Date"), call.query.get("X-Amz-Expires")
-    if stamp is None or expires is None:
-        return _query_auth_error(
-            call,
-            "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
-            "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
-        )
-    try:
-        signed = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return _query_auth_error(call, "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
-    if not expires.isdigit():
-        return _query_auth_error(call, "X-Amz-Expires should be a number")
-    if int(expires) > PRESIGN_MAX_EXPIRES:
-        return _query_auth_error(
-            call,
-            "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be "
-            f"less than {PRESIGN_MAX_EXPIRES} seconds",
-        )
-    deadline = signed + timedelta(seconds=int(expires))
-    if call.time <= deadline:
-        return None
-    iso = "%Y-%m-%dT%H:%M:%SZ"
-    extra = {"X-Amz-Expires": expires, "Expires": deadline.strftime(iso), "ServerTime": call.time.strftime(iso)}
-    return error_reply(call, "AccessDenied", "Request has expired", 403, **extra)
-
-
 # --- Block Public Access, ACLs, anonymous access ---------------------------------------------------
 
 
@@ -223,7 +174,7 @@ def _anonymous_access(call: Call, _: Context) -> Reply | None:
         return _access_denied(call) if refused else None
     key = call.params.get("key")
     resource = f"arn:aws:s3:::{bucket.name}" + (f"/{key}" if key else "")
-    action = _ACTIONS.get(call.operation, f"s3:{call.operation}")
+    action = aws_models.iam_actions("s3", call.operation)[0]
     block = _block(bucket)
     decision = evaluate(bucket.policy, ANONYMOUS, Request(action, resource))
     if decision is Decision.EXPLICIT_DENY:
@@ -362,13 +313,78 @@ def _resources(call: Call, reply: Reply) -> list[dict[str, str]]:
     return [bucket_resource]
 
 
+# --- bucket names ----------------------------------------------------------------------------------
+
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def valid_bucket_name(name: str) -> bool:
+    """The naming rules of general purpose buckets (S3 User Guide, "General purpose bucket naming rules")."""
+    if not _BUCKET_NAME.match(name) or ".." in name:
+        return False
+    if name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):
+        return False
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return True
+    return False
+
+
+def _bucket_name(call: Call, _: Context) -> Reply | None:
+    name = str(call.params.get("bucketName") or "")
+    if valid_bucket_name(name):
+        return None
+    return error_reply(call, "InvalidBucketName", "The specified bucket is not valid.", BucketName=name)
+
+
+# --- what IAM is asked ---------------------------------------------------------------------------
+
+# The bucket owner may always read, change and delete its bucket policy, whatever the policy says
+# (S3 User Guide, "Bucket policies": the root user can always do so).
+_POLICY_OPERATIONS = frozenset({"GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"})
+
+
+def _bucket_ask(call: Call, action: str, bucket_name: str, key: str | None) -> Ask:
+    bucket = find_bucket(bucket_name)
+    resource = f"arn:aws:s3:::{bucket_name}" + (f"/{key}" if key is not None else "")
+    context: dict[str, str | list[str]] = {}
+    if call.header("x-amz-acl"):
+        context["s3:x-amz-acl"] = str(call.header("x-amz-acl"))
+    if bucket is None:
+        return Ask(action, resource, context=context)
+    owner = str(bucket.account_id)
+    exempt = call.identity.type == "Root" and owner == call.identity.account_id and call.operation in _POLICY_OPERATIONS
+    return Ask(action, resource, owner, None if exempt else bucket.policy, context=context)
+
+
+def asks(call: Call) -> list[Ask]:
+    """What IAM is asked for an S3 call: its actions (`aws_models.iam_actions`) on the bucket or the object,
+    under the bucket policy; a copy also reads its source (S3 API Reference, CopyObject)."""
+    actions = aws_models.iam_actions("s3", call.operation)
+    name = call.params.get("bucketName")
+    if not name:
+        return [Ask(action) for action in actions]
+    key = call.params.get("key") if call.operation in OBJECT_OPERATIONS else None
+    found = [_bucket_ask(call, action, str(name), key) for action in actions]
+    source = unquote(call.header("x-amz-copy-source") or "").lstrip("/").split("?", 1)[0]
+    if source and call.operation in ("CopyObject", "UploadPartCopy"):
+        source_bucket, _, source_key = source.partition("/")
+        found.append(_bucket_ask(call, "s3:GetObject", source_bucket, source_key))
+    return found
+
+
 BEHAVIOUR = Behaviour(
     service="s3",
     rules=(
         rule(
-            "a SigV4 presigned URL is refused once X-Amz-Date + X-Amz-Expires has passed (403 AccessDenied "
-            "'Request has expired'), and X-Amz-Expires may not exceed 7 days (AuthorizationQueryParametersError)",
-            before=_presigned_expiry,
+            "a bucket name is 3 to 63 lower-case letters, digits, dots and hyphens, begins and ends with a letter "
+            "or digit, has no two adjacent dots, is no IP address and avoids the reserved prefixes and suffixes: "
+            "400 InvalidBucketName (S3 User Guide, \"General purpose bucket naming rules\")",
+            "CreateBucket",
+            before=_bucket_name,
         ),
         rule(
             "an unsigned request gets only what a bucket policy or ACL grants to everyone, within Block "

@@ -17,23 +17,24 @@ from collections.abc import Callable, Sequence
 from types import FrameType, TracebackType
 from typing import Any, Self, TextIO
 
-from . import cloudtrail, hint, iam, kms, s3, sts
+from . import authorization, cloudtrail, dynamodb, hint, iam, kms, s3, sns, sqs, sts
 from .fault_plan import FaultPlan
 from .faults import FaultInjector, Sleep
+from .identity import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY
 from .middleware import EmulatorMiddleware
 from .model import Behaviour
 from .trail import Recorder
 
 log = logging.getLogger(__name__)
 
-EMULATOR_ACCESS_KEY = "testing"
-EMULATOR_SECRET_KEY = "testing"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 
-# Order matters only between behaviours of one service: their rules run in this order.
+# Rules run in this order: who is calling and what they may do first (`authorization`), then each
+# service's own (order matters only between behaviours of one service).
 BEHAVIOURS: tuple[Behaviour, ...] = (
-    kms.BEHAVIOUR, s3.BEHAVIOUR, cloudtrail.BEHAVIOUR, sts.BEHAVIOUR, iam.BEHAVIOUR
+    authorization.BEHAVIOUR, kms.BEHAVIOUR, s3.BEHAVIOUR, cloudtrail.BEHAVIOUR, sts.BEHAVIOUR, iam.BEHAVIOUR,
+    sqs.BEHAVIOUR, sns.BEHAVIOUR, dynamodb.BEHAVIOUR,
 )
 
 

@@ -133,6 +133,17 @@ def _logging_trails(record: Record) -> Iterator[Any]:
                 yield trail
 
 
+def _note_delivery(batch: _Batch, when: datetime) -> None:
+    """Tell the trail when its logs (and digest) were last delivered: GetTrailStatus reports it (`cloudtrail.py`)."""
+    from moto.cloudtrail.models import cloudtrail_backends
+
+    trail: Any = cloudtrail_backends[batch.account_id][batch.home_region].trails.get(batch.trail_name)
+    if trail is not None:
+        trail.labrunner_delivered = when
+        if batch.validation:
+            trail.labrunner_digest_delivered = when
+
+
 def event_time(record: Record) -> datetime:
     return datetime.strptime(str(record["eventTime"]), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
@@ -230,6 +241,7 @@ class Recorder:
             written.append((key, body, records))
         if batch.validation and written:
             self._write_digest(backend, batch, prefix, now, written)
+        _note_delivery(batch, now)
         return len(written)
 
     def _write_digest(

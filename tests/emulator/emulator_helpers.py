@@ -73,3 +73,49 @@ def delivered(aws: ClientFactory, bucket: str) -> dict[str, list[dict[str, Any]]
 
 def records(aws: ClientFactory, bucket: str) -> list[dict[str, Any]]:
     return [r for rs in delivered(aws, bucket).values() for r in rs]
+
+
+def allow(*actions: str, resource: str = "*") -> dict[str, Any]:
+    """An identity-based policy allowing `actions` on `resource`."""
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": resource}]}
+
+
+def credentials_of(key: dict[str, Any]) -> dict[str, str]:
+    """boto3 client arguments for an access key (CreateAccessKey) or session (AssumeRole's Credentials)."""
+    found = {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
+    if key.get("SessionToken"):
+        found["aws_session_token"] = key["SessionToken"]
+    return found
+
+
+def make_user(aws: ClientFactory, name: str, policy: dict[str, Any] | None = None) -> tuple[str, ClientFactory]:
+    """An IAM user with an access key (and an inline policy); its ARN and a client factory signing as it."""
+    iam = aws("iam")
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    if policy is not None:
+        iam.put_user_policy(UserName=name, PolicyName=f"{name}-policy", PolicyDocument=json.dumps(policy))
+    credentials = credentials_of(iam.create_access_key(UserName=name)["AccessKey"])
+    return arn, lambda service, **kw: aws(service, **credentials, **kw)
+
+
+def trust(*principals: str) -> str:
+    """A trust policy letting `principals` (ARNs or account ids) assume the role."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": list(principals)}, "Action": "sts:AssumeRole"}]})
+
+
+def make_role(aws: ClientFactory, name: str, policy: dict[str, Any] | None = None,
+              trusted: tuple[str, ...] = (ACCOUNT,)) -> str:
+    """A role trusting `trusted` (the account, by default), with an inline policy; its ARN."""
+    iam = aws("iam")
+    arn = str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust(*trusted))["Role"]["Arn"])
+    if policy is not None:
+        iam.put_role_policy(RoleName=name, PolicyName=f"{name}-policy", PolicyDocument=json.dumps(policy))
+    return arn
+
+
+def session(aws: ClientFactory, role_arn: str, name: str = "session", **caller: Any) -> ClientFactory:
+    """A client factory signing as a session of `role_arn`, assumed by the caller `caller` names (default: root)."""
+    reply = aws("sts", **caller).assume_role(RoleArn=role_arn, RoleSessionName=name)
+    credentials = credentials_of(reply["Credentials"])
+    return lambda service, **kw: aws(service, **credentials, **kw)

@@ -383,3 +383,85 @@ def test_block_public_access_calls_are_recorded_under_CloudTrails_bucket_event_n
     names = {e["EventName"] for e in events}
     assert "PutBucketPublicAccessBlock" in names
     assert "PutPublicAccessBlock" not in names
+
+
+def _create_trail_error(aws: ClientFactory, name: str) -> tuple[str, int]:
+    with pytest.raises(ClientError) as caught:
+        aws("cloudtrail").create_trail(Name=name, S3BucketName="lab-trail-logs")
+    return caught.value.response["Error"]["Code"], caught.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@pytest.mark.parametrize("name", ["my--trail", "my-_trail", "my..trail", "-trail", "trail_", "ab", "x" * 129,
+                                  "my trail", "192.168.5.4"])
+def test_a_trail_name_outside_the_naming_rules_is_InvalidTrailNameException(aws: ClientFactory, name: str) -> None:
+    make_trail(aws)  # the bucket exists and lets CloudTrail in: the name alone is wrong
+    assert _create_trail_error(aws, name) == ("InvalidTrailNameException", 400)
+    assert [t["Name"] for t in aws("cloudtrail").describe_trails()["trailList"]] == ["lab-trail"]
+
+
+def test_a_new_trail_logs_all_management_events_by_default(aws: ClientFactory) -> None:
+    make_trail(aws)
+    cloudtrail = aws("cloudtrail")
+    answer = cloudtrail.get_event_selectors(TrailName="lab-trail")
+    assert answer["EventSelectors"] == [{"ReadWriteType": "All", "IncludeManagementEvents": True,
+                                         "DataResources": [], "ExcludeManagementEventSources": []}]
+    assert "AdvancedEventSelectors" not in answer
+    assert cloudtrail.describe_trails()["trailList"][0]["HasCustomEventSelectors"] is False
+    cloudtrail.put_event_selectors(TrailName="lab-trail", EventSelectors=[{"ReadWriteType": "WriteOnly"}])
+    assert cloudtrail.get_event_selectors(TrailName="lab-trail")["EventSelectors"][0]["ReadWriteType"] == "WriteOnly"
+
+
+def test_describe_trails_with_a_name_list_returns_only_those_trails(aws: ClientFactory) -> None:
+    make_trail(aws, name="lab-trail", bucket="lab-trail-logs")
+    make_trail(aws, name="other-trail", bucket="other-trail-logs")
+    cloudtrail = aws("cloudtrail")
+    assert sorted(t["Name"] for t in cloudtrail.describe_trails()["trailList"]) == ["lab-trail", "other-trail"]
+    assert [t["Name"] for t in cloudtrail.describe_trails(trailNameList=["lab-trail"])["trailList"]] == ["lab-trail"]
+    arn = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/other-trail"
+    assert [t["Name"] for t in cloudtrail.describe_trails(trailNameList=[arn])["trailList"]] == ["other-trail"]
+    assert cloudtrail.describe_trails(trailNameList=["no-such-trail"])["trailList"] == []
+
+
+def test_lookup_events_finds_a_bucket_by_its_name(aws: ClientFactory) -> None:
+    aws("s3").create_bucket(Bucket="lab-named")
+    aws("s3").get_bucket_location(Bucket="lab-named")
+    found = aws("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": "lab-named"}])["Events"]
+    assert [e["EventName"] for e in found] == ["GetBucketLocation", "CreateBucket"]
+
+
+def test_get_trail_status_reports_the_last_delivery(emu: Emulator, aws: ClientFactory) -> None:
+    make_trail(aws, EnableLogFileValidation=True)
+    cloudtrail = aws("cloudtrail")
+    before = cloudtrail.get_trail_status(Name="lab-trail")
+    assert before["IsLogging"] is True
+    assert before["LatestDeliveryAttemptSucceeded"] == "" and "LatestDeliveryTime" not in before
+    aws("kms").list_keys()
+    assert emu.deliver_logs_now() >= 1
+    after = cloudtrail.get_trail_status(Name="lab-trail")
+    delivered = after["LatestDeliveryTime"]
+    assert after["LatestDeliveryAttemptSucceeded"] == after["LatestDeliveryAttemptTime"]
+    assert after["LatestDeliveryAttemptSucceeded"] == delivered.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert abs((datetime.now(UTC) - delivered).total_seconds()) < 120
+    assert after["LatestDigestDeliveryTime"] == delivered
+
+
+def test_lookup_events_never_holds_data_events(emu: Emulator, aws: ClientFactory) -> None:
+    bucket = make_trail(aws)
+    cloudtrail = aws("cloudtrail")
+    cloudtrail.put_event_selectors(TrailName="lab-trail", EventSelectors=[{
+        "ReadWriteType": "All", "IncludeManagementEvents": True,
+        "DataResources": [{"Type": "AWS::DynamoDB::Table", "Values": ["arn:aws:dynamodb"]}]}])
+    dynamodb = aws("dynamodb")
+    dynamodb.create_table(TableName="lab-table", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST")
+    dynamodb.put_item(TableName="lab-table", Item={"id": {"S": "1"}})
+    dynamodb.get_item(TableName="lab-table", Key={"id": {"S": "1"}})
+    names = [e["EventName"] for e in cloudtrail.lookup_events()["Events"]]
+    assert "CreateTable" in names and "PutItem" not in names and "GetItem" not in names
+    emu.deliver_logs_now()
+    logged = {r["eventName"]: r for r in records(aws, bucket)}
+    assert logged["PutItem"]["eventCategory"] == "Data" and logged["PutItem"]["managementEvent"] is False
+    assert logged["PutItem"]["resources"] == [{"accountId": ACCOUNT, "type": "AWS::DynamoDB::Table",
+                                               "ARN": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/lab-table"}]

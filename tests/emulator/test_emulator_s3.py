@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from botocore.config import Config
@@ -253,22 +254,24 @@ def test_virtual_host_style_requests_reach_the_bucket(emu: Emulator, aws: Client
         assert response.read() == b"v"
 
 
-def _signed_at(url: str, when: datetime) -> str:
-    """The URL as if it had been presigned at `when` (the emulator checks expiry, not signatures)."""
-    parts = urllib.parse.urlsplit(url)
-    query = dict(urllib.parse.parse_qsl(parts.query))
-    query["X-Amz-Date"] = when.strftime("%Y%m%dT%H%M%SZ")
-    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+def _presigned_at(s3: Any, when: datetime, **options: Any) -> str:
+    """A URL presigned (and signed, SigV4 or SigV2) as if the clock read `when`."""
+    naive = when.astimezone(UTC).replace(tzinfo=None)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=naive), \
+            mock.patch("botocore.auth.time.time", return_value=when.timestamp()):
+        return str(s3.generate_presigned_url("get_object", **options))
 
 
 def test_presigned_url_past_X_Amz_Date_plus_X_Amz_Expires_is_403_Request_has_expired(aws: ClientFactory) -> None:
     s3 = aws("s3", config=Config(signature_version="s3v4"))
     s3.create_bucket(Bucket="lab-private")
     s3.put_object(Bucket="lab-private", Key="p.txt", Body=b"plain")
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": "lab-private", "Key": "p.txt"}, ExpiresIn=60)
+    params = {"Bucket": "lab-private", "Key": "p.txt"}
+    url = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=60)
     assert _fetch(url) == (200, b"plain")
     signed = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-    status, body = _fetch(_signed_at(url, signed))
+    old = _presigned_at(s3, signed, Params=params, ExpiresIn=60)
+    status, body = _fetch(old)
     assert status == 403
     error = ET.fromstring(body)
     assert (error.findtext("Code"), error.findtext("Message")) == ("AccessDenied", "Request has expired")
@@ -276,7 +279,7 @@ def test_presigned_url_past_X_Amz_Date_plus_X_Amz_Expires_is_403_Request_has_exp
     assert error.findtext("Expires") == (signed + timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
     server_time = datetime.strptime(error.findtext("ServerTime") or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert server_time > signed + timedelta(seconds=60)
-    assert _fetch(_signed_at(url, signed), method="HEAD") == (403, b"")
+    assert _fetch(old, method="HEAD") == (403, b"")
 
 
 def test_presigned_url_valid_for_more_than_seven_days_is_AuthorizationQueryParametersError(
@@ -294,3 +297,50 @@ def test_presigned_url_valid_for_more_than_seven_days_is_AuthorizationQueryParam
     code, message = _error_code(body)
     assert code == "AuthorizationQueryParametersError"
     assert "X-Amz-Expires must be less than a week" in message
+
+
+@pytest.mark.parametrize("name", ["Upper-Case", "under_score", "ab", "a" * 64, "-lead", "trail-", "two..dots",
+                                  "192.168.5.4", "xn--punycode", "name-s3alias"])
+def test_a_bucket_name_outside_the_naming_rules_is_InvalidBucketName(aws: ClientFactory, name: str) -> None:
+    s3 = aws("s3")
+    with pytest.raises(ClientError) as caught:
+        s3.create_bucket(Bucket=name)
+    error = caught.value.response["Error"]
+    assert (error["Code"], error["Message"], error["BucketName"]) == (
+        "InvalidBucketName", "The specified bucket is not valid.", name)
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert s3.list_buckets()["Buckets"] == []
+
+
+def test_presigned_urls_with_an_altered_signature_are_SignatureDoesNotMatch(aws: ClientFactory) -> None:
+    s3 = aws("s3", config=Config(signature_version="s3v4"))
+    s3.create_bucket(Bucket="lab-private")
+    s3.put_object(Bucket="lab-private", Key="p.txt", Body=b"plain")
+    params = {"Bucket": "lab-private", "Key": "p.txt"}
+    sigv2 = aws("s3", config=Config(signature_version="s3"))
+    for client, name in ((s3, "X-Amz-Signature"), (sigv2, "Signature")):
+        url = client.generate_presigned_url("get_object", Params=params)
+        assert _fetch(url) == (200, b"plain")
+        parts = urllib.parse.urlsplit(url)
+        query = dict(urllib.parse.parse_qsl(parts.query))
+        query[name] = ("0" if query[name][0] != "0" else "1") + query[name][1:]
+        status, body = _fetch(urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query))))
+        assert (status, _error_code(body)[0]) == (403, "SignatureDoesNotMatch"), name
+        # Another key on the same signature is no better.
+        other = urllib.parse.urlunsplit(parts._replace(path=parts.path.replace("p.txt", "q.txt")))
+        assert _fetch(other)[0] == 403
+
+
+def test_presigned_sigv2_urls_expire(aws: ClientFactory) -> None:
+    s3 = aws("s3", config=Config(signature_version="s3"))
+    s3.create_bucket(Bucket="lab-private")
+    s3.put_object(Bucket="lab-private", Key="p.txt", Body=b"plain")
+    params = {"Bucket": "lab-private", "Key": "p.txt"}
+    signed = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    old = _presigned_at(s3, signed, Params=params, ExpiresIn=3600)
+    assert "Expires=" in old and "Signature=" in old
+    status, body = _fetch(old)
+    error = ET.fromstring(body)
+    assert (status, error.findtext("Code"), error.findtext("Message")) == (403, "AccessDenied", "Request has expired")
+    assert error.findtext("Expires") == (signed + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert _fetch(s3.generate_presigned_url("get_object", Params=params, ExpiresIn=60)) == (200, b"plain")

@@ -51,7 +51,7 @@ def test_every_feature_runs_green(emulator: Emulator, fake_time: FakeTime) -> No
     assert fake_time.naps == [20]
     # Cleanups ran last-in-first-out, then the lab's own.
     assert [s.key for s in record.cleanup] == [
-        "create-trail.cleanup", "create-alias.cleanup", "create-key.cleanup", "upload.cleanup",
+        "create-trail.cleanup", "create-alice.cleanup", "create-alias.cleanup", "create-key.cleanup", "upload.cleanup",
         "create-bucket.cleanup", "key-pending-deletion", "bucket-gone"]
     assert all(s.status == "passed" for s in record.cleanup)
     # The record never holds a data key.

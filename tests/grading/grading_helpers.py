@@ -1,15 +1,16 @@
 """Helpers for the grading tests: students in their own emulator accounts, and `labrunner grade` runs.
 
-A student works in one account of a shared emulator, as an assumed role (`Student`), the way a class
-member signs in; the grader assumes `Grader` in that account. moto's state is process-global, so every
-test uses its own account ids and its own bucket names.
+A student works in one account of a shared emulator, as an assumed role (`Student`, with
+AdministratorAccess), the way a class member signs in; the grader assumes `Grader` in that account, a
+role that holds exactly the policy `labrunner grade LAB --print-policy` prints. Both trust the instructor's
+account, the emulator's default one, whose root user (the emulator's own key) assumes them. Each account's
+roles are made by that account's root user (its 12-digit access key). moto's state is process-global, so
+every test uses its own account ids and its own bucket names.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
 import json
 import os
 import secrets
@@ -18,11 +19,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from aws_cli import run_in_process
 from botocore.config import Config
 
 from runner.commands.main import main
-from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
+from runner.emulator import DEFAULT_ACCOUNT, EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
 from runner.engine.targets import new_session
+from runner.grading import policy
+from runner.validate import load_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 KMS_LAB = ROOT / "labs" / "kms-basics.yaml"
@@ -48,8 +52,50 @@ def admin_client(emu: Emulator, service: str) -> Any:
     return _admin(emu.endpoint, service)
 
 
+ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def account_client(emu: Emulator, account: str, service: str) -> Any:
+    """A client signing as the root user of `account` (an access key of 12 digits, on the emulator)."""
+    session = new_session(aws_access_key_id=account, aws_secret_access_key="root", region_name=REGION)
+    return session.client(service, endpoint_url=emu.endpoint, config=_RETRIES)
+
+
+def make_role(emu: Emulator, account: str, name: str, *, policy: dict[str, Any] | None = None,
+              managed: str | None = None, trusted: str = DEFAULT_ACCOUNT) -> str:
+    """The role `name` in `account`, trusting `trusted` (the instructor's account by default); made if missing."""
+    iam = account_client(emu, account, "iam")
+    arn = f"arn:aws:iam::{account}:role/{name}"
+    try:
+        iam.get_role(RoleName=name)
+        return arn
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    if policy is not None:
+        iam.put_role_policy(RoleName=name, PolicyName=f"{name}Policy", PolicyDocument=json.dumps(policy))
+    if managed is not None:
+        iam.attach_role_policy(RoleName=name, PolicyArn=managed)
+    return arn
+
+
+@functools.cache
+def grader_policy(lab: Path) -> dict[str, Any]:
+    """What `labrunner grade LAB --print-policy` prints for the whole lab."""
+    return policy.document(load_lab(lab))
+
+
+def make_grader(emu: Emulator, account: str, lab: Path = KMS_LAB, trusted: str = DEFAULT_ACCOUNT) -> str:
+    """The Grader role in `account`, holding exactly the lab's printed grader policy."""
+    return make_role(emu, account, "Grader", policy=grader_policy(lab), trusted=trusted)
+
+
 def assume(emu: Emulator, account: str, role: str = "Student") -> dict[str, str]:
-    """Credentials of `role` in `account` (moto lets any role be assumed; they land in that account)."""
+    """Credentials of `role` in `account`, assumed by the instructor (a Student role is made if missing)."""
+    if role == "Student":
+        make_role(emu, account, "Student", managed=ADMINISTRATOR)
     reply = admin_client(emu, "sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/{role}",
                                                  RoleSessionName=f"{role.lower()}-session")
     return dict(reply["Credentials"])
@@ -75,7 +121,8 @@ def grade(args: list[str], tmp_path: Path, name: str = "grade") -> tuple[int, st
 
 def grade_student(emu: Emulator, account: str, tmp_path: Path, *extra: str,
                   lab: Path = KMS_LAB) -> tuple[int, dict[str, Any], str]:
-    """Grade one student's account as the Grader role (a class of one); returns status, record, output."""
+    """Grade one student's account as its Grader role (a class of one); returns status, record, output."""
+    make_grader(emu, account, lab)
     accounts = tmp_path / f"accounts-{account}.txt"
     accounts.write_text(f"{account}\n")
     code, output, folder = grade([str(lab), "--target", emu.endpoint, "--region", REGION, "--accounts",
@@ -148,7 +195,8 @@ class CliStudent:
 
     def aws(self, *args: str) -> Any:
         if self.in_process:
-            code, stdout, stderr = self._in_process([*args, "--output", "json"])
+            done = run_in_process(self.env, [*args, "--output", "json"])
+            code, stdout, stderr = done.code, done.stdout, done.stderr
         else:
             command = [sys.executable, "-m", "awscli", *args, "--output", "json"]
             done = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=120, check=False)
@@ -157,23 +205,6 @@ class CliStudent:
         if not stdout.strip() or args[0] == "s3":  # the high-level `aws s3` commands print text
             return None
         return json.loads(stdout)
-
-    def _in_process(self, args: list[str]) -> tuple[int, str, str]:
-        from awscli.clidriver import create_clidriver
-
-        saved = dict(os.environ)
-        out, err = io.StringIO(), io.StringIO()
-        try:
-            os.environ.clear()
-            os.environ.update(self.env)
-            # Importing awscli points botocore at the CLI's own data (AWS_DATA_PATH): keep that.
-            os.environ.update({k: v for k, v in saved.items() if k == "AWS_DATA_PATH"})
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                code = create_clidriver().main(args)
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-        return int(code or 0), out.getvalue(), err.getvalue()
 
     def file(self, name: str, value: Any) -> str:
         path = self.home / name

@@ -1,8 +1,9 @@
 """A class of 50 emulator accounts graded in parallel: each student's record matches what they did.
 
 Each student works in their own account as an assumed role and does a different subset of a small lab's
-tasks; the instructor grades the class with `--accounts`, `--role-arn` and `--parallel 8`. One account
-whose role cannot be assumed is reported for that student and stops no one else.
+tasks; the instructor grades the class with `--accounts`, `--role-arn` and `--parallel 8`. Each
+account's Grader role holds exactly the lab's printed grader policy; one account has no Grader role and
+another's trusts someone else: each is reported for that student as AWS refuses it, and stops no one else.
 """
 
 from __future__ import annotations
@@ -11,13 +12,11 @@ import csv
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
-from grading_helpers import GRADER_ROLE, REGION, assume, grade, session_clients
+from grading_helpers import GRADER_ROLE, REGION, assume, grade, make_grader, session_clients
 
 from runner.emulator import Emulator
-from runner.grading import classroom
 
 pytestmark = pytest.mark.e2e
 
@@ -26,6 +25,7 @@ TASKS = ("bucket", "tagged", "versioning", "key", "rotation")
 POINTS = {"bucket": 10, "tagged": 5, "versioning": 5, "key": 10, "rotation": 5}
 STUDENTS = [(f"3300000000{n:02d}", f"student-{n:02d}") for n in range(50)]
 NO_ROLE = STUDENTS[17][0]  # this account has no grader role
+OTHER_TRUST = STUDENTS[23][0]  # this account's grader role trusts another account
 
 
 def did(number: int) -> set[str]:
@@ -55,24 +55,15 @@ def do(emulator: Emulator, account: str, tasks: set[str]) -> None:
             kms.enable_key_rotation(KeyId=key)
 
 
-def test_fifty_accounts_graded_in_parallel_match_what_each_student_did(
-    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fifty_accounts_graded_in_parallel_match_what_each_student_did(emulator: Emulator, tmp_path: Path) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:  # the students work at the same time
         list(pool.map(lambda n: do(emulator, STUDENTS[n][0], did(n)), range(len(STUDENTS))))
     roster = tmp_path / "class.csv"
     roster.write_text("name,email,account_id\n" + "".join(f"{name},{name}@example.edu,{account}\n"
                                                           for account, name in STUDENTS))
-    # moto lets any role be assumed: make one account's role missing, as a student who deleted it.
-    real = classroom.Classroom.target_for
-
-    def target_for(self: classroom.Classroom, student: Any) -> Any:
-        if student.account == NO_ROLE:
-            raise classroom.GradingError(f"cannot assume arn:aws:iam::{NO_ROLE}:role/Grader: AccessDenied: "
-                                         "not authorized to perform sts:AssumeRole")
-        return real(self, student)
-
-    monkeypatch.setattr(classroom.Classroom, "target_for", target_for)
+    for account, _ in STUDENTS:
+        if account != NO_ROLE:
+            make_grader(emulator, account, LAB, trusted="999999999999" if account == OTHER_TRUST else "123456789012")
     summary = tmp_path / "summary.csv"
     code, output, folder = grade([str(LAB), "--target", emulator.endpoint, "--accounts", str(roster), "--role-arn",
                                   GRADER_ROLE, "--parallel", "8", "--csv", str(summary),
@@ -85,8 +76,11 @@ def test_fifty_accounts_graded_in_parallel_match_what_each_student_did(
     for number, (account, name) in enumerate(STUDENTS):
         record = json.loads((folder / f"{name}-{account}.json").read_text())
         assert record["student"] == name and record["target"]["account"] == account
-        if account == NO_ROLE:
-            assert record["status"] == "error" and "AccessDenied" in record["error"]
+        if account in (NO_ROLE, OTHER_TRUST):
+            assert record["status"] == "error", name
+            assert record["error"] == (f"cannot assume arn:aws:iam::{account}:role/Grader: AccessDenied: User: "
+                                       "arn:aws:iam::123456789012:root is not authorized to perform: sts:AssumeRole "
+                                       f"on resource: arn:aws:iam::{account}:role/Grader")
             assert rows[account]["error"] and "ERROR" in output
             continue
         expected = did(number)

@@ -23,6 +23,7 @@ from grading_helpers import (
     assume,
     cloudtrail_statements,
     key_policy,
+    make_grader,
     session_clients,
 )
 
@@ -47,7 +48,9 @@ def every_step(lab: Any) -> Iterator[Step]:
 
 
 def student_state(emulator: Any) -> dict[str, Any]:
-    """A student half-way through the lab: key, alias, bucket with the encrypted image, logging trail."""
+    """A student half-way through the lab: key, alias, bucket with the encrypted image, logging trail (and the
+    Grader role the instructor asked for)."""
+    make_grader(emulator, ACCOUNT)
     creds = assume(emulator, ACCOUNT)
     kms, s3, trail = session_clients(emulator, creds, "kms", "s3", "cloudtrail")
     role = f"arn:aws:iam::{ACCOUNT}:role/Student"
@@ -125,9 +128,12 @@ def test_every_mutating_operation_of_the_kms_lab_is_refused_in_grade_mode(emulat
         code = record.error.code if record.error else None
         outcomes[step.key] = str(code)
         if code != CODE:
-            # Only a higher-level action whose edit is already in place may pass: it then sent no write.
-            assert not step.action.startswith("aws.") and record.status == "passed", (step.key, record.summary)
-    assert sum(1 for c in outcomes.values() if c == CODE) >= len(mutating) - 2, outcomes
+            # Only a higher-level action gets past the guard, and it sends no write: its edit is already in
+            # place, or the grader role may not even read what it would change (the role's policy is read-only).
+            assert not step.action.startswith("aws."), (step.key, record.summary)
+            assert record.status == "passed" or code in ("AccessDenied", "AccessDeniedException"), record.summary
+    higher_level = sum(1 for s in mutating if not s.action.startswith("aws."))
+    assert sum(1 for c in outcomes.values() if c == CODE) >= len(mutating) - higher_level, outcomes
 
     assert snapshot(state) == before
     assert writes(emulator) == written, "a write reached the emulator"
