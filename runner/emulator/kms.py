@@ -414,14 +414,14 @@ BEHAVIOUR = Behaviour(
             before=_incorrect_key,
         ),
         rule(
-            "EnableKeyRotation takes a RotationPeriodInDays of 90 to 2560 (default 365); GetKeyRotationStatus "
-            "reports the key ARN, the period and the next rotation date (KMS API Reference, "
-            "GetKeyRotationStatus)",
+            "EnableKeyRotation takes a RotationPeriodInDays of 90 to 2560, 365 if none is given: ValidationException "
+            "(KMS API Reference, EnableKeyRotation)",
             "EnableKeyRotation",
             before=_rotation_period,
         ),
         rule(
-            "GetKeyRotationStatus reports the key ARN, RotationPeriodInDays and NextRotationDate",
+            "GetKeyRotationStatus reports the key ARN, and for a rotated key RotationPeriodInDays and "
+            "NextRotationDate (KMS API Reference, GetKeyRotationStatus)",
             "GetKeyRotationStatus",
             after=_rotation_status,
         ),

@@ -1,15 +1,18 @@
 """Request parsing: a WSGI request (environ and body) read as the `Call` the behaviours see.
 
 `parse_call` finds the service, operation, region and protocol from the signature and the wire
-format (S3's operation by moto's own router), the parameters from the JSON body, the query or form
-parameters, or S3's bucket and key, and asks `identity.py` who signed it. `middleware.py` calls it
+format (S3's operation by moto's own router, a REST service's by its botocore model's HTTP bindings), the
+parameters from the JSON body, the query or form parameters, or S3's bucket and key, and asks
+`identity.py` who signed it. `middleware.py` calls it
 once per request; `Call` is `model.py`'s.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -64,6 +67,43 @@ def _s3_operation(environ: Mapping[str, Any], body: bytes) -> tuple[str, dict[st
     return str(operation.name), {str(k): str(v) for k, v in uri.items()}
 
 
+# botocore's name of a REST service whose signing name is not its name.
+_REST_SERVICES = {"elasticfilesystem": "efs", "execute-api": "apigateway", "es": "opensearch"}
+
+
+@functools.cache
+def _rest_routes(signing_name: str) -> tuple[tuple[str, re.Pattern[str], frozenset[str], int, str], ...]:
+    """Each operation of a REST service as (method, path pattern, required query keys, literal length, name),
+    the most specific first: the service's botocore model, read once."""
+    import botocore.session
+
+    try:
+        model = botocore.session.get_session().get_service_model(_REST_SERVICES.get(signing_name, signing_name))
+    except Exception:  # a service botocore does not know under this name
+        return ()
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        uri, _, query = str(http.get("requestUri", "/")).partition("?")
+        parts = re.split(r"(\{[^}]+\})", uri)  # literal text and {Member} (or {Member+}: slashes too)
+        literal = "".join(p for p in parts if not p.startswith("{"))
+        pattern = "".join((".+" if p.endswith("+}") else "[^/]+") if p.startswith("{") else re.escape(p)
+                          for p in parts)
+        keys = frozenset(part.split("=", 1)[0] for part in query.split("&") if part)
+        specificity = len(literal) + 10 * len(keys)
+        routes.append((str(http.get("method", "GET")), re.compile(pattern), keys, specificity, name))
+    return tuple(sorted(routes, key=lambda r: -r[3]))
+
+
+def rest_operation(service: str, method: str, path: str, query: Mapping[str, str]) -> str:
+    """The operation a REST-JSON (or non-S3 REST-XML) request calls, from its method, path and query."""
+    paths = (path, path.rstrip("/") or "/")  # SDKs send some collections with a trailing slash
+    for verb, pattern, keys, _, name in _rest_routes(service):
+        if verb == method and any(pattern.fullmatch(p) for p in paths) and keys <= set(query):
+            return name
+    return "Unknown"
+
+
 def parse_call(environ: Mapping[str, Any], body: bytes, default_region: str) -> Call:
     """The call a request makes; `default_region` for one whose signature names none (SigV2, unsigned)."""
     headers = _headers(environ)
@@ -97,7 +137,9 @@ def parse_call(environ: Mapping[str, Any], body: bytes, default_region: str) -> 
             params["key"] = unquote(uri["Key"])
         params["Host"] = headers.get("host", "")
     else:
-        protocol, operation = "rest-json", "Unknown"
+        protocol = "rest-json"
+        operation = rest_operation(service, str(environ.get("REQUEST_METHOD", "GET")),
+                                   str(environ.get("PATH_INFO", "/")), query)
         try:
             params = json.loads(body) if body else {}
         except ValueError:

@@ -254,3 +254,15 @@ def test_trust_policies_must_be_json_with_principals_that_exist(aws: ClientFacto
     iam.create_role(RoleName="r", AssumeRolePolicyDocument=trust(ACCOUNT))
     assert _code(lambda: iam.update_assume_role_policy(RoleName="r", PolicyDocument=trust(ghost))) == (
         "MalformedPolicyDocument")
+
+
+def test_any_service_is_authorized_by_its_operations_action(aws: ClientFactory) -> None:
+    # Lambda has no module of its own here: its REST operation is read from botocore's model.
+    _, as_jay = make_user(aws, "jay")
+    code, _, message = _error(lambda: as_jay("lambda").list_functions())
+    assert code == "AccessDeniedException" and "lambda:ListFunctions" in message
+    aws("iam").put_user_policy(UserName="jay", PolicyName="l", PolicyDocument=json.dumps(allow("lambda:List*")))
+    assert as_jay("lambda").list_functions()["Functions"] == []
+    events = aws("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "lambda.amazonaws.com"}])["Events"]
+    assert [e["EventName"] for e in events] == ["ListFunctions", "ListFunctions"]
