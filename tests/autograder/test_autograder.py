@@ -2,7 +2,8 @@
 to end, as Gradescope runs it, in a temporary autograder tree against the emulator.
 
 A student works in their own emulator account; the instructor's identity (the emulator's own keys, the
-root of 123456789012) assumes the `Grader` role the student made there, which trusts that account.
+root of 123456789012) assumes the `Grader` role the student made there, which trusts that account and
+holds the lab's printed grader policy.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 from consumers import assert_valid_gradescope
-from grading.grading_helpers import assume, session_clients  # a student in their own account
+from grading.grading_helpers import assume, grader_policy, session_clients  # a student in their own account
 
 from runner import __version__
 from runner.autograder import run, submission, wheel
@@ -84,6 +85,8 @@ def emu() -> Iterator[Emulator]:
         key = kms.create_key()["KeyMetadata"]["KeyId"]
         kms.create_alias(AliasName="alias/classKey", TargetKeyId=key)
         iam.create_role(RoleName="Grader", AssumeRolePolicyDocument=json.dumps(TRUST))
+        # The policy `labrunner grade LAB --print-policy` prints, as the instructor's instructions say.
+        iam.put_role_policy(RoleName="Grader", PolicyName="grade", PolicyDocument=json.dumps(grader_policy(LAB)))
         yield emulator
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from consumers import assert_valid_gradescope, assert_valid_junit
-from grading_helpers import REGION, assume, grade, session_clients
+from grading_helpers import REGION, assume, grade, make_grader, session_clients
 
 from runner.commands.main import main
 from runner.emulator import Emulator
@@ -32,6 +32,7 @@ def emu() -> Iterator[Emulator]:
         for account in (STUDENT, CLASSMATE):  # each made the bucket (10 of 35 points), nothing else
             s3, = session_clients(emulator, assume(emulator, account), "s3")
             s3.create_bucket(Bucket=f"class-{account}", CreateBucketConfiguration={"LocationConstraint": REGION})
+            make_grader(emulator, account, LAB)
         yield emulator
 
 
