@@ -7,7 +7,7 @@ emulator's default region; default us-east-1) and `LOG_DELAY` (seconds before Cl
 are delivered; default an hour, so that files appear only when a test asks with `deliver_logs_now`).
 Emulators are started once per process for each (region, delay) asked for, and stopped at the end.
 Being in tests/, this file also puts tests/ on sys.path, so every folder can import `testkit.py` (fakes
-and lab builders) and `consumers.py` (the consumers' own schemas).
+and lab builders), `consumers.py` (the consumers' own schemas) and `aws_cli.py` (the AWS CLI in process).
 """
 
 from __future__ import annotations

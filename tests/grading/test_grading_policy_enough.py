@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +28,9 @@ pytestmark = pytest.mark.e2e
 
 LABS = sorted((ROOT / "labs").glob("*.yaml"))
 REGION = "us-west-2"
+LOG_DELAY = 1.0  # the KMS lab waits for its log files
 # A task that tears down what earlier tasks made (the labs' delete-key and clean-up tasks).
 DESTROYS = re.compile(r"\.(delete_|schedule_key_deletion|disable_key|empty_bucket)")
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(log_delay=1.0, region=REGION) as emulator:  # the KMS lab waits for its log files
-        yield emulator
 
 
 def _without_cleanups(lab: Path, folder: Path, to_the_end: bool) -> Path:
@@ -77,7 +71,7 @@ def _denied(record: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("to_the_end", [False, True], ids=["resources", "evidence"])
 @pytest.mark.parametrize("lab", LABS, ids=[lab.stem for lab in LABS])
 def test_grading_through_the_printed_policy_gives_the_root_users_grade(
-    lab: Path, to_the_end: bool, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    lab: Path, to_the_end: bool, emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     account = f"41000000{LABS.index(lab):02d}{int(to_the_end):02d}"
     work = tmp_path / "lab"
@@ -86,16 +80,16 @@ def test_grading_through_the_printed_policy_gives_the_root_users_grade(
 
     _as(monkeypatch, account, "root")  # the student: the account's root user
     with (tmp_path / "run.txt").open("w") as out:
-        main(["run", str(copy), "--target", emu.endpoint, "--region", REGION, "--keep-going",
+        main(["run", str(copy), "--target", emulator.endpoint, "--region", REGION, "--keep-going",
               "--record", str(tmp_path / "run.json")], out=out)
-    _, output, record_path = grade([str(lab), "--target", emu.endpoint, "--region", REGION], tmp_path, "root")
+    _, output, record_path = grade([str(lab), "--target", emulator.endpoint, "--region", REGION], tmp_path, "root")
     as_root = json.loads(record_path.read_text())
 
     _as(monkeypatch, EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY)  # the instructor, in the default account
-    make_grader(emu, account, lab)
+    make_grader(emulator, account, lab)
     accounts = tmp_path / "accounts.txt"
     accounts.write_text(f"{account}\n")
-    _, class_output, folder = grade([str(lab), "--target", emu.endpoint, "--region", REGION, "--accounts",
+    _, class_output, folder = grade([str(lab), "--target", emulator.endpoint, "--region", REGION, "--accounts",
                                      str(accounts), "--role-arn", GRADER_ROLE], tmp_path, "grader")
     as_grader = json.loads((folder / f"{account}.json").read_text())
 
