@@ -6,8 +6,8 @@ must not move the cursor or recolour a grader's terminal, a NUL or a form feed m
 file ill-formed XML (XML 1.0 forbids most C0 characters even as references), and a right-to-left
 override must not make a report say something it does not. So every output that shows such text
 (the console, JUnit, Gradescope, HTML and Markdown) passes it through `escape_controls` first, and
-Markdown (Gradescope's `md` output, a GitHub job summary) through `escape_markdown`, so that a tag
-value cannot become a link, an image or a table cell of its own.
+Markdown (Gradescope's `md` output, a GitHub job summary) through `escape_markdown` (or, as code,
+`markdown_code`), so that a tag value cannot become a link, an image or a table cell of its own.
 
 Escapes read as Python writes them (`\\x1b`, `\\u202e`), so the text stays one line and what was
 there can still be told.
@@ -47,3 +47,13 @@ _MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~&])")
 def escape_markdown(text: str) -> str:
     """`text` shown literally in Markdown, on one line: controls escaped, syntax characters backslashed."""
     return _MARKDOWN.sub(r"\\\1", escape_controls(text, multiline=False))
+
+
+def markdown_code(text: str) -> str:
+    """`text` as a Markdown code span, on one line: backslashes mean nothing inside one, so instead of
+    escaping, the fence is a run of backticks longer than any in the text (CommonMark's rule)."""
+    shown = escape_controls(text, multiline=False)
+    longest = max((len(run) for run in re.findall("`+", shown)), default=0)
+    fence = "`" * (longest + 1)
+    padded = f" {shown} " if shown.startswith("`") or shown.endswith("`") else shown
+    return f"{fence}{padded}{fence}"

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runner.safe_text import escape_controls
+from runner.safe_text import escape_controls, escape_markdown, markdown_code
 
 
 def test_terminal_escape_sequences_become_visible() -> None:
@@ -42,3 +42,15 @@ def test_escaped_text_has_no_control_or_reordering_characters(text: str) -> None
     escaped = escape_controls(text, multiline=False)
     assert not [ch for ch in escaped if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")
                 or unicodedata.bidirectional(ch) in ("LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI")]
+
+
+def test_markdown_shows_text_as_written() -> None:
+    assert escape_markdown("![x](http://a/b.png) <b>|*_") == "\\!\\[x\\]\\(http://a/b\\.png\\) \\<b\\>\\|\\*\\_"
+    assert escape_markdown("a\nb\x1b") == "a\\\\x0ab\\\\x1b"  # one line; the escapes' backslashes shown too
+
+
+def test_a_markdown_code_span_outfences_the_backticks_inside() -> None:
+    assert markdown_code("arn:aws:iam::1:role/a-b") == "`arn:aws:iam::1:role/a-b`"  # nothing escaped inside
+    assert markdown_code("x`y") == "``x`y``"
+    assert markdown_code("`start") == "`` `start ``"
+    assert markdown_code("a\x1bb\n") == "`a\\x1bb\\x0a`"

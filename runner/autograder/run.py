@@ -32,7 +32,7 @@ from runner.grading import classroom, gradescope
 from runner.grading.accounts import Student
 from runner.grading.grader import GradeConsole, options
 from runner.model import Lab
-from runner.safe_text import escape_markdown
+from runner.safe_text import escape_markdown, markdown_code
 
 DEFAULT_ROOT = "/autograder"
 DEFAULT_TARGET = "aws"
@@ -92,10 +92,10 @@ def grade(base: Path, source: Path, out: TextIO) -> int:
         out.write(f"ERROR {result.error}\n")
         header = (f"**Your account {found.account} could not be graded:** {escape_markdown(result.error)}\n\n"
                   f"Check that {submitted.ACCOUNT_FILE} holds your own account id, and that the role "
-                  f"`{escape_markdown(role.rsplit('/', 1)[-1])}` exists in that account with the trust policy "
+                  f"{markdown_code(role.rsplit('/', 1)[-1])} exists in that account with the trust policy "
                   "your instructions give; then submit again.")
     else:
-        header = f"Graded AWS account {found.account} (read-only, as `{escape_markdown(role)}`)."
+        header = f"Graded AWS account {found.account} (read-only, as {markdown_code(role)})."
     gradescope.write(results_path(base), result.record, redactor, config.gradescope, header)
     out.write(f"results: {results_path(base)} ({result.record.score:g}/{result.record.points:g} points)\n")
     return EXIT_OK

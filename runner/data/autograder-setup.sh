@@ -4,8 +4,9 @@
 # that the lab loads there. The dependencies come from PyPI. Written by `labrunner autograder`.
 set -euo pipefail
 
-ROOT="${AUTOGRADER_ROOT:-/autograder}"
-SOURCE="$ROOT/source"
+# Gradescope runs this as /autograder/source/setup.sh: the folder above it is the root.
+SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="${AUTOGRADER_ROOT:-$(dirname "$SOURCE")}"
 VENV="$ROOT/labrunner-venv"
 
 # labrunner needs Python 3.11 or newer: Ubuntu 22.04's python3 is 3.10, 24.04's is 3.12.

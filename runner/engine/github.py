@@ -16,7 +16,7 @@ from runner.engine.junit import failure_lines
 from runner.engine.record import RunRecord
 from runner.engine.record_json import to_json
 from runner.engine.redaction import Redactor
-from runner.safe_text import escape_markdown
+from runner.safe_text import escape_markdown, markdown_code
 from runner.workflow_commands import Annotation, append_summary, enabled, relative
 
 _ICONS = {"passed": "✅", "failed": "❌", "error": "⚠️", "skipped": "⏭️", "interrupted": "⏹️"}
@@ -59,19 +59,19 @@ def summary(data: Mapping[str, Any]) -> str:
     who = f" · {escape_markdown(str(data['student']))}" if data.get("student") else ""
     lines = [f"### {_ICONS.get(status, '')} {escape_markdown(data['title'])}: {status}, "
              f"{_number(data['score'])}/{_number(data['points'])} points",
-             "", f"`{escape_markdown(data['lab'])}` · {data['mode']} `{data['run_id']}` · "
+             "", f"{markdown_code(data['lab'])} · {data['mode']} {markdown_code(data['run_id'])} · "
                  f"{escape_markdown(where)}{who}", "",
              "| | Task | Status | Score |", "|---|---|---|---|"]
     for task in data["tasks"]:
         lines.append(f"| {_ICONS.get(task['status'], '')} | {escape_markdown(task['title'])} "
-                     f"`{escape_markdown(task['id'])}` | {task['status']} | "
+                     f"({escape_markdown(task['id'])}) | {task['status']} | "
                      f"{_number(task['score'])}/{_number(task['points'])} |")
     failures = record_annotations(data, {})
     if failures:
         lines += ["", "**What failed**", ""]
         for annotation in failures:
             first, *rest = annotation.message.splitlines()
-            lines.append(f"- `{escape_markdown(f'{annotation.file}:{annotation.line}')}` "
+            lines.append(f"- {markdown_code(f'{annotation.file}:{annotation.line}')} "
                          f"{escape_markdown(annotation.title)}: {escape_markdown(first)}")
             lines += [f"  - {escape_markdown(line)}" for line in rest]
     if data.get("error"):

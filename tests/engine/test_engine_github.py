@@ -45,8 +45,8 @@ def test_the_summary_is_a_table_of_tasks_and_what_failed(tmp_path: Path) -> None
     record = dataclasses.replace(record, tasks=(dataclasses.replace(record.tasks[0], title="T | <b>bold</b>"),))
     text = github.summary(to_json(record))
     assert text.startswith("### ❌ Demo: failed, 0/2 points\n")
-    assert "| ❌ | T \\| \\<b\\>bold\\</b\\> `t` | failed | 0/2 |" in text
-    assert "- `lab\\.yaml:9` step 'use' \\(aws\\.s3\\.list\\_buckets\\) failed:" in text
+    assert "| ❌ | T \\| \\<b\\>bold\\</b\\> (t) | failed | 0/2 |" in text
+    assert "- `lab.yaml:9` step 'use' \\(aws\\.s3\\.list\\_buckets\\) failed:" in text  # code is not escaped
     path = tmp_path / "summary.md"
     path.write_text("earlier step\n")
     append_summary(text, {"GITHUB_STEP_SUMMARY": str(path)})
