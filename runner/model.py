@@ -16,7 +16,7 @@ from typing import Any, Literal
 from runner.durations import parse_duration
 from runner.loader import Document
 
-Section = Literal["steps", "checks", "cleanup", "evidence"]
+Section = Literal["steps", "checks", "cleanup", "evidence", "advice"]
 
 DEFAULT_POINTS = 1
 DEFAULT_TIMEOUT = 60.0
@@ -91,6 +91,12 @@ class Task:
     description: str = ""
     # Read-only proof, for grading only, that credits the task when its checks fail (resources deleted).
     evidence: tuple[Step, ...] = ()
+    # Read-only checks of good practice, run after the checks: shown to the student, never scored.
+    advice: tuple[Step, ...] = ()
+    # Other valid routes and typical mistakes (name -> steps): only `labrunner verify` runs them, each
+    # in place of `steps` (their steps are in section `steps`, keyed `<task>.alternatives.<name>[i]`).
+    alternatives: Mapping[str, tuple[Step, ...]] = field(default_factory=dict)
+    mistakes: Mapping[str, tuple[Step, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,7 @@ def codes(value: Any) -> tuple[str, ...]:
 
 
 def step_key(task_id: str | None, section: str, index: int, raw: Mapping[str, Any]) -> str:
+    """A step's id, else where it is: `task.section[index]` (`section` may be `alternatives.<name>`)."""
     given = raw.get("id")
     if isinstance(given, str):
         return given
@@ -164,10 +171,10 @@ def build(doc: Document) -> Lab:
         )
 
     def step(raw: dict[str, Any], path: tuple[str | int, ...], section: Section, task_id: str | None,
-             index: int) -> Step:
+             index: int, place: str | None = None) -> Step:
         cleanup = raw.get("cleanup")
         return Step(
-            key=step_key(task_id, section, index, raw),
+            key=step_key(task_id, place or section, index, raw),
             section=section,
             task_id=task_id,
             action=raw["action"],
@@ -187,6 +194,16 @@ def build(doc: Document) -> Lab:
             yaml_path=path,
         )
 
+    def steps(raw_task: dict[str, Any], base: tuple[str | int, ...], section: Section) -> tuple[Step, ...]:
+        return tuple(step(s, (*base, section, i), section, raw_task["id"], i)
+                     for i, s in enumerate(raw_task.get(section) or []))
+
+    def routes(raw_task: dict[str, Any], base: tuple[str | int, ...], kind: str) -> Mapping[str, tuple[Step, ...]]:
+        return MappingProxyType({
+            name: tuple(step(s, (*base, kind, name, i), "steps", raw_task["id"], i, f"{kind}.{name}")
+                        for i, s in enumerate(items))
+            for name, items in (raw_task.get(kind) or {}).items()})
+
     tasks = []
     for t, raw_task in enumerate(data["tasks"]):
         base: tuple[str | int, ...] = ("tasks", t)
@@ -196,12 +213,12 @@ def build(doc: Document) -> Lab:
             points=raw_task.get("points", DEFAULT_POINTS),
             description=raw_task.get("description", ""),
             location=loc(base),
-            steps=tuple(step(s, (*base, "steps", i), "steps", raw_task["id"], i)
-                        for i, s in enumerate(raw_task.get("steps") or [])),
-            checks=tuple(step(s, (*base, "checks", i), "checks", raw_task["id"], i)
-                         for i, s in enumerate(raw_task.get("checks") or [])),
-            evidence=tuple(step(s, (*base, "evidence", i), "evidence", raw_task["id"], i)
-                           for i, s in enumerate(raw_task.get("evidence") or [])),
+            steps=steps(raw_task, base, "steps"),
+            checks=steps(raw_task, base, "checks"),
+            evidence=steps(raw_task, base, "evidence"),
+            advice=steps(raw_task, base, "advice"),
+            alternatives=routes(raw_task, base, "alternatives"),
+            mistakes=routes(raw_task, base, "mistakes"),
         ))
     return Lab(
         name=data["lab"],

@@ -100,6 +100,13 @@ def generate() -> dict[str, Any]:
         "oneOf": [{"required": [op]} for op in OPERATORS],
         "errorMessage": "an expectation has a path and exactly one operator: " + ", ".join(OPERATORS),
     }
+    # A task's alternatives and mistakes: named lists of steps, each run by `labrunner verify` in place of
+    # the task's steps.
+    routes = {
+        "type": "object",
+        "propertyNames": {"pattern": ID_PATTERN},
+        "additionalProperties": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}},
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -145,6 +152,23 @@ def generate() -> dict[str, Any]:
                         "items": {"$ref": "#/$defs/step"},
                         "description": "Grading only: read-only steps (CloudTrail events) that credit the task "
                                        "when its checks fail because the student already cleaned up.",
+                    },
+                    "advice": {
+                        "type": "array",
+                        "items": {"$ref": "#/$defs/step"},
+                        "description": "Read-only checks of good practice the instructions do not ask for: run "
+                                       "after the checks, shown with their message when they fail, worth no "
+                                       "points, never changing the task's status or score.",
+                    },
+                    "alternatives": {
+                        **routes,
+                        "description": "Other valid ways to do the task: name -> steps. Only `labrunner verify` "
+                                       "runs them, each in place of the task's steps: each must keep full marks.",
+                    },
+                    "mistakes": {
+                        **routes,
+                        "description": "Typical mistakes: name -> steps. Only `labrunner verify` runs them, each "
+                                       "in place of the task's steps: each must make the task score 0.",
                     },
                 },
             },

@@ -97,6 +97,94 @@ def test_lab_cleanup_may_use_any_saved_name() -> None:
         """)
 
 
+def test_advice_alternatives_and_mistakes_are_in_the_model() -> None:
+    lab = valid("""
+        vars: {bucket: b}
+        tasks:
+          - id: make
+            title: Make
+            steps:
+              - action: aws.s3.create_bucket
+                params: {Bucket: "{{ bucket }}"}
+                save: {made: Location}
+            checks:
+              - action: aws.s3.head_bucket
+                params: {Bucket: "{{ bucket }}"}
+                save: {region: BucketRegion}
+            advice:
+              - action: aws.s3.get_bucket_tagging
+                params: {Bucket: "{{ bucket }}"}
+                save: {tags: TagSet}
+              - action: aws.s3.get_bucket_policy
+                params: {Bucket: "{{ bucket }}{{ region }}{{ tags | length }}"}  # checks' and earlier advice's
+            alternatives:
+              by-cli:
+                - action: aws.s3.create_bucket
+                  params: {Bucket: "{{ bucket }}"}
+                  save: {made: Location}
+            mistakes:
+              wrong-bucket:
+                - action: aws.s3.create_bucket
+                  params: {Bucket: "{{ bucket }}-x"}
+          - id: use
+            title: Use
+            steps:
+              - action: aws.s3.put_bucket_tagging
+                params: {Bucket: "{{ made }}", Tagging: {TagSet: []}}
+    """)
+    task = lab.tasks[0]
+    assert [s.key for s in task.advice] == ["make.advice[0]", "make.advice[1]"]
+    assert {s.section for s in task.advice} == {"advice"}
+    assert [s.key for s in task.alternatives["by-cli"]] == ["make.alternatives.by-cli[0]"]
+    assert [s.key for s in task.mistakes["wrong-bucket"]] == ["make.mistakes.wrong-bucket[0]"]
+    assert task.mistakes["wrong-bucket"][0].section == "steps"  # it runs in place of the task's steps
+
+
+def test_an_alternative_need_not_save_what_a_later_step_saves_again_first() -> None:
+    valid("""
+        tasks:
+          - id: one
+            title: One
+            steps:
+              - action: aws.kms.create_key
+                save: {key_id: KeyMetadata.KeyId}
+            checks:
+              - action: aws.kms.list_keys
+            alternatives:
+              other:
+                - action: aws.kms.list_keys
+          - id: two
+            title: Two
+            steps:
+              - action: aws.kms.create_key
+                save: {key_id: KeyMetadata.KeyId}
+                cleanup:
+                  action: aws.kms.disable_key
+                  params: {KeyId: "{{ key_id }}"}
+              - action: aws.kms.describe_key
+                params: {KeyId: "{{ key_id }}"}
+    """)
+
+
+def test_no_check_may_use_what_advice_saves() -> None:
+    problems = texts("""
+        tasks:
+          - id: one
+            title: One
+            checks:
+              - action: aws.kms.list_keys
+            advice:
+              - action: aws.kms.list_aliases
+                save: {aliases: Aliases}
+          - id: two
+            title: Two
+            checks:
+              - action: aws.kms.describe_key
+                params: {KeyId: "{{ aliases }}"}
+    """)
+    assert len(problems) == 1 and "undefined variable 'aliases'" in problems[0]
+
+
 def test_templated_values_are_left_to_run_time_but_static_ones_are_checked() -> None:
     valid("""\
         vars: {days: 7, flag: true, tags: [{TagKey: a, TagValue: b}]}

@@ -7,8 +7,9 @@ to costly and every layer reports all it finds, to one `Reporter` (`reporter.py`
    messages that name the key, the fix and a did-you-mean (`schema_errors.py`);
 3. meaning: actions exist and fit their section, botocore's own validation of static `aws.*`
    parameters, templates and the variables they name, JMESPath and operators' values, ids, durations,
-   retries, files. Each rule is one method of `Semantics` (`semantics.py`); it skips what layer 2
-   already reported.
+   retries, files, a task's advice, alternatives and mistakes. Each rule is one method of `Semantics`
+   (`semantics.py`), but for alternatives' saves, which need the whole lab (`routes.py`); a rule skips
+   what layer 2 already reported.
 A lab that passes all three may still earn warnings (`cautions.lab_warnings`): it is valid, and runs.
 The checks the engine repeats on rendered values are `runner.value_checks` and `runner.operators`.
 """

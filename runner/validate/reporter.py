@@ -44,8 +44,12 @@ class Reporter:
             tasks = data.get("tasks")
             raw = tasks[path[1]] if isinstance(tasks, list) and path[1] < len(tasks) else None
             task = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{path[1] + 1}"
-            if len(path) >= 4 and path[2] in ("steps", "checks", "evidence") and isinstance(path[3], int):
+            if len(path) >= 4 and path[2] in ("steps", "checks", "evidence", "advice") and isinstance(path[3], int):
                 step = step_name(raw.get(path[2]) if isinstance(raw, dict) else None, str(path[2]), path[3])
+            elif len(path) >= 5 and path[2] in ("alternatives", "mistakes") and isinstance(path[4], int):
+                routes = raw.get(path[2]) if isinstance(raw, dict) else None
+                steps = routes.get(path[3]) if isinstance(routes, dict) else None
+                step = step_name(steps, f"{path[2]}.{path[3]}", path[4])
         elif len(path) >= 2 and path[0] == "cleanup" and isinstance(path[1], int):
             step = step_name(data.get("cleanup"), "cleanup", path[1])
         return task, step
@@ -59,3 +63,10 @@ def step_name(steps: Any, section: str, index: int) -> str:
     if isinstance(raw, dict) and isinstance(raw.get("id"), str):
         return str(raw["id"])
     return f"{section}[{index}]"
+
+
+def step_label(raw: dict[str, Any], path: YamlPath) -> str:
+    """How a message names a step: by its id, else by its action."""
+    if isinstance(raw.get("id"), str):
+        return f"step '{raw['id']}'"
+    return f"the {raw.get('action', 'step')} step"

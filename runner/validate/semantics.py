@@ -1,10 +1,11 @@
 """Layer 3 of validation: every rule of the lab format that a schema cannot express.
 
-Actions exist and fit their section (checks read only); botocore's own validation of static `aws.*`
+Actions exist and fit their section (checks, evidence and advice read only); botocore's own validation of static `aws.*`
 parameters and the files a lab names (`runner.value_checks`); templates and the variables they name,
 in the order a run defines them; JMESPath, and the values operators can never use (`runner.operators`);
-ids, error codes, retries, saves and secrets. Each rule is one method of `Semantics`; it skips what the
-schema layer (`schema_errors.py`) already reported to the shared `Reporter`.
+ids, error codes, retries, saves and secrets; a task's alternatives and mistakes, whose saves
+`routes.py` compares with what later tasks use. Each rule is one method of `Semantics`; it skips what
+the schema layer (`schema_errors.py`) already reported to the shared `Reporter`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ from runner.errors import did_you_mean, suggestion
 from runner.loader import Document
 from runner.loader import Path as YamlPath
 from runner.operators import OPERATORS
-from runner.validate.reporter import Reporter
+from runner.validate.reporter import Reporter, step_label
+from runner.validate.routes import Route, check_route_saves, saves_of
 
 _RETRY_SAFE = "name the error codes that make it safe to repeat in retry.on, or retry a read-only check instead"
+
+
+#: Sections of read-only proof: what they run may not change the account, nor register a cleanup.
+_READ_ONLY_SECTIONS = ("checks", "evidence", "advice")
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class Semantics:
         task_ids: dict[str, YamlPath] = {}
         check_defined = set(defined)  # checks run alone when grading: they see vars and earlier checks' saves
         evidence_saved: set[str] = set()  # evidence runs only when grading, after a task's checks failed
+        routes: list[Route] = []  # every alternative, for `check_route_saves` once every task is read
         for t, task in enumerate(tasks if isinstance(tasks, list) else []):
             if not isinstance(task, dict):
                 continue
@@ -72,6 +79,7 @@ class Semantics:
                              "give every task its own id", rule="duplicate-id")
                 else:
                     task_ids[task_id] = tpath
+            before_steps = set(defined)
             for i, raw in enumerate(self.entries(task, "steps", tpath)):
                 ref = _StepRef(raw, (*tpath, "steps", i), "steps", task_id)
                 defined = self.check_step(ref, defined)
@@ -80,7 +88,10 @@ class Semantics:
                 ref = _StepRef(raw, (*tpath, "checks", i), "checks", task_id)
                 check_defined = self.check_step(ref, check_defined, run_defined=defined)
                 defined |= check_defined
+            self.check_advice(task, tpath, task_id, check_defined, defined)
             evidence_saved = self.check_evidence(task, tpath, task_id, before_checks, evidence_saved, defined)
+            routes += self.check_routes(task, tpath, task_id, before_steps)
+        check_route_saves(self.doc, self.report, routes)
         everything = defined | set(self.saved_by)
         for i, raw in enumerate(self.entries(self.data, "cleanup", ())):
             # Lab-level cleanup runs however far the run got: it may name anything any step saves
@@ -105,6 +116,41 @@ class Semantics:
             saved |= after - defined
             defined = after
         return saved
+
+    def check_advice(self, task: dict[str, Any], tpath: YamlPath, task_id: Any, check_defined: set[str],
+                     run_defined: set[str]) -> None:
+        """A task's advice: read-only, after its checks. It sees what the checks see, this task's checks'
+        saves included, and what earlier advice of the task saved; what it saves is for that advice only,
+        so that no check, and so no score, can depend on advice."""
+        defined = set(check_defined)
+        for i, raw in enumerate(self.entries(task, "advice", tpath)):
+            ref = _StepRef(raw, (*tpath, "advice", i), "advice", task_id if isinstance(task_id, str) else None)
+            defined = self.check_step(ref, defined, run_defined=run_defined)
+
+    def check_routes(self, task: dict[str, Any], tpath: YamlPath, task_id: Any,
+                     before_steps: set[str]) -> list[Route]:
+        """A task's alternatives and mistakes: each a list of steps that replaces the task's steps, so it
+        sees what they see. Returns the alternatives, whose saves `check_route_saves` compares."""
+        found: list[Route] = []
+        for kind in ("alternatives", "mistakes"):
+            routes = task.get(kind)
+            if not isinstance(routes, dict) or self.flagged((*tpath, kind)):
+                continue
+            if routes and not task.get("checks"):
+                self.add((*tpath, kind), f"{kind} without checks can never be verified",
+                         f"labrunner verify grades each of the task's {kind} by the task's checks; add checks",
+                         key=True, rule="routes")
+            for name, items in routes.items():
+                defined = set(before_steps)
+                saved: set[str] = set()
+                for i, raw in enumerate(items if isinstance(items, list) else []):
+                    step = raw if isinstance(raw, dict) else {}
+                    owner = task_id if isinstance(task_id, str) else None
+                    defined = self.check_step(_StepRef(step, (*tpath, kind, name, i), "steps", owner), defined)
+                    saved |= saves_of(step)
+                if kind == "alternatives":
+                    found.append(Route(str(name), (*tpath, kind, name), task_id, tpath, saved))
+        return found
 
     def entries(self, parent: dict[str, Any], key: str, base: YamlPath) -> Iterator[dict[str, Any]]:
         """The mappings in a list of steps; `{}` stands in for a malformed entry (layer 2 reported it)."""
@@ -148,7 +194,7 @@ class Semantics:
                 return
             save = raw.get("save")
             if isinstance(save, dict):
-                label = _step_label(raw, path)
+                label = step_label(raw, path)
                 for name in save:
                     self.saved_by.setdefault(name, (path, label))
             if isinstance(raw.get("cleanup"), dict):
@@ -195,9 +241,9 @@ class Semantics:
         after = defined | saves
         cleanup = raw.get("cleanup")
         if cleanup is not None:
-            if ref.section in ("checks", "evidence"):
-                self.add((*path, "cleanup"), f"{'a check' if ref.section == 'checks' else 'evidence'} "
-                         "cannot register a cleanup",
+            if ref.section in _READ_ONLY_SECTIONS:
+                what = {"checks": "a check", "evidence": "evidence", "advice": "advice"}[ref.section]
+                self.add((*path, "cleanup"), f"{what} cannot register a cleanup",
                          "checks are read-only proof; move the cleanup to the step that made the resource",
                          key=True, rule="check-cleanup")
             elif isinstance(cleanup, dict):
@@ -224,7 +270,7 @@ class Semantics:
         except registry.UnknownAction as exc:
             self.add((*path, "action"), exc.message, exc.hint, rule="unknown-action")
             return None
-        if section in ("checks", "evidence") and not spec.read_only:
+        if section in _READ_ONLY_SECTIONS and not spec.read_only:
             self.add((*path, "action"), f"{section} must be read-only, but {name} changes the account",
                      "move it to the task's steps, or use a Get/Describe/List/Head/Lookup operation",
                      rule="check-not-read-only")
@@ -390,8 +436,9 @@ class Semantics:
         message = f"undefined variable '{name}'"
         if later_vars and name in later_vars:
             return message, f"'{name}' is defined after this var; move it above"
-        if run_defined is not None and name in run_defined and section in ("checks", "evidence"):
-            return (f"{'check' if section == 'checks' else 'evidence'} uses '{name}', which only a step saves",
+        if run_defined is not None and name in run_defined and section in _READ_ONLY_SECTIONS:
+            what = {"checks": "check", "evidence": "evidence", "advice": "advice"}[section]
+            return (f"{what} uses '{name}', which only a step saves",
                     "checks run alone when grading; find the resource by the names in vars, "
                     "or save it in an earlier check")
         if name in self.saved_by:
@@ -400,9 +447,3 @@ class Semantics:
             return message, f"'{name}' is saved by {label} at line {line}, which runs later; reorder the steps"
         visible = [n for n in defined if not n.startswith("_")]
         return message, suggestion(name, visible) or "define it in vars or save it in an earlier step"
-
-
-def _step_label(raw: dict[str, Any], path: YamlPath) -> str:
-    if isinstance(raw.get("id"), str):
-        return f"step '{raw['id']}'"
-    return f"the {raw.get('action', 'step')} step"
