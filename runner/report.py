@@ -3,10 +3,10 @@
 Reads only the JSON records that `labrunner run` and `labrunner grade` write (`docs/record.md`), from
 files or from folders of them (the class folder `grade` writes), never an account, and decides
 nothing: statuses and scores are the record's. Each lab is one section of the page: one record of a
-run is shown as the run (header, then each task with its steps and checks, failures with their location
-and expected versus actual); several records of one lab, or grade records, are a class (a students ×
-tasks grid with scores, then each student's run in a collapsible `<details>`). Several labs open with
-an overview that links to each.
+run is shown as the run (header, then each task with its steps, checks and advice, failures with their
+location and expected versus actual, advice not followed marked as such); several records of one lab,
+or grade records, are a class (a students × tasks grid with scores, then each student's run in a
+collapsible `<details>`). Several labs open with an overview that links to each.
 
 The page is one file: inline CSS, no scripts, no external fetches, so it can be mailed, attached to a
 CI run or uploaded to an LMS. Record values are untrusted (a student controls resource names, tags
@@ -155,14 +155,16 @@ def _step_view(step: dict[str, Any]) -> dict[str, Any]:
     failed_assertions = [a for a in step.get("assertions") or [] if isinstance(a, dict) and not a.get("passed")]
     error = step.get("error") if isinstance(step.get("error"), dict) else None
     status = step.get("status")
+    # Advice is worth no points: one not followed is shown as advice, not as a failure.
+    advice = step.get("section") == "advice" and status in ("failed", "error")
     return {
         "name": step.get("title") or step.get("id") or (
             f"cleanup of {step['registered_by']}" if step.get("registered_by") else step.get("key")),
         "key": step.get("key"),
         "action": step.get("action"),
         "section": {"steps": "step", "checks": "check"}.get(str(step.get("section")), str(step.get("section") or "")),
-        "status": status_class(status),
-        "status_text": str(status),
+        "status": "advice" if advice else status_class(status),
+        "status_text": "not followed" if advice else str(status),
         "attempts": step.get("attempts", ""),
         "duration": duration(step.get("duration_s")),
         "waited": duration(step.get("waited_s")) if (step.get("waited_s") or 0) > 0 else "",
@@ -188,9 +190,9 @@ def _task_view(task: dict[str, Any]) -> dict[str, Any]:
         "id": task["id"], "title": task["title"], "status": status_class(task["status"]),
         "status_text": str(task["status"]), "score": number(task["score"]), "points": number(task["points"]),
         "duration": duration(task.get("duration_s")), "summary": task.get("summary") or "",
-        # grading adds `evidence`: steps run only when the checks failed
-        "steps": [_step_view(s) for s in (*task["steps"], *task["checks"], *(task.get("evidence") or []))
-                  if isinstance(s, dict)],
+        # advice runs after the checks; grading adds `evidence`: steps run only when the checks failed
+        "steps": [_step_view(s) for s in (*task["steps"], *task["checks"], *(task.get("advice") or []),
+                                          *(task.get("evidence") or [])) if isinstance(s, dict)],
     }
 
 

@@ -2,7 +2,8 @@
 
 Each task as it starts; each step as it starts and then its status and duration; between attempts of
 a retried step, why the attempt failed, the pause and the time left; for a step that failed, where it
-is in the YAML, every failed expectation with expected and actual, the error and the lab's hint.
+is in the YAML, every failed expectation with expected and actual, the error and the lab's hint (a
+task's advice that failed says "not followed", with its message: it is worth no points).
 Everything printed goes through the run's `Redactor`. Plain ASCII, so logs and CI consoles read it.
 """
 
@@ -19,6 +20,10 @@ from runner.model import Step, Task
 
 _STATUS = {"passed": "passed", "failed": "FAILED", "error": "ERROR", "skipped": "skipped",
            "interrupted": "INTERRUPTED"}
+
+_ADVICE_NOT_FOLLOWED = "not followed (advice, no points)"
+#: What opens a step's line: `-` a step or cleanup, `?` a check, `*` advice.
+_PREFIX = {"checks": "?", "advice": "*"}
 
 
 duration = format_duration
@@ -69,7 +74,8 @@ class Console:
         self._open = True
 
     def step_finished(self, record: StepRecord) -> None:
-        status = _STATUS[record.status]
+        # Advice is worth no points: a failed one is advice to read, not a failure.
+        status = _ADVICE_NOT_FOLLOWED if record.section == "advice" and record.failed else _STATUS[record.status]
         timing = "" if record.status == "skipped" else f" {duration(record.duration_s)}"
         attempts = f", {record.attempts} attempts" if record.attempts > 1 else ""
         ignored = f" (ignored {record.ignored_error})" if record.ignored_error else ""
@@ -80,7 +86,7 @@ class Console:
             self._write(f"{status}{timing}{attempts}{ignored}{reason}\n")
             self._open = False
         else:
-            prefix = "-" if record.section != "checks" else "?"
+            prefix = _PREFIX.get(record.section, "-")
             name = self._name(record.label, record.key, record.action)
             self._line(f"  {prefix} {name} ... {status}{timing}{attempts}{ignored}{reason}")
         if record.failed:
@@ -97,7 +103,7 @@ class Console:
         elif not failed and record.summary:
             self._line(f"      {record.summary}")
         if record.hint:
-            self._line(f"      hint: {record.hint}")
+            self._line(f"      {'advice' if record.section == 'advice' else 'hint'}: {record.hint}")
 
     def task_finished(self, record: TaskRecord) -> None:
         status = _STATUS[record.status]
@@ -131,4 +137,4 @@ class Console:
 
     @staticmethod
     def _prefix(step: Step) -> str:
-        return "?" if step.section == "checks" else "-"
+        return _PREFIX.get(step.section, "-")

@@ -4,7 +4,8 @@ Reads the record's JSON form (`record_json.to_json`, so secrets are already reda
 per task and one for the cleanup, one `<testcase>` per step and check with `<lab>.<task>` as its
 classname (so two labs' results never merge in one dashboard); a failure carries the step's YAML
 location and every failed expectation with expected and actual; an error (the step could not run, or
-an AWS error) is an `<error>`; skipped steps `<skipped>`.
+an AWS error) is an `<error>`; skipped steps `<skipped>`. A task's advice is a testcase named `advice
+<id>` that always passes: advice not followed says so, and why, in its `<system-out>`.
 
 Every file is valid against Jenkins xUnit's junit-10.xsd (`tests/data/junit-10.xsd`), the schema
 pytest's own `--junitxml` follows and CI tools read: only the elements and attributes it allows, and
@@ -75,7 +76,7 @@ def failure_lines(step: dict[str, Any]) -> list[str]:
     if error:
         lines.append(f"{error['kind']} error: {error.get('code') or ''} {error['message']}".replace("  ", " "))
     if step.get("hint"):
-        lines.append(f"hint: {step['hint']}")
+        lines.append(f"{'advice' if step.get('section') == 'advice' else 'hint'}: {step['hint']}")
     if step.get("attempts", 0) > 1:
         lines.append(f"{step['attempts']} attempts, {step['waited_s']:g}s waiting")
     return lines
@@ -83,8 +84,9 @@ def failure_lines(step: dict[str, Any]) -> list[str]:
 
 def _case(suite: ET.Element, step: dict[str, Any], classname: str) -> dict[str, int]:
     name = step["id"] or step["title"] or step["key"]
-    case = ET.SubElement(suite, "testcase", name=f"{name} ({step['action']})", classname=classname,
-                         time=f"{step['duration_s']:.3f}")
+    advice = step["section"] == "advice"
+    case = ET.SubElement(suite, "testcase", name=f"{'advice ' if advice else ''}{name} ({step['action']})",
+                         classname=classname, time=f"{step['duration_s']:.3f}")
     status = step["status"]
     counts = dict.fromkeys(COUNTS, 0)
     if status == "skipped":
@@ -96,6 +98,10 @@ def _case(suite: ET.Element, step: dict[str, Any], classname: str) -> dict[str, 
     # junit-10.xsd has no `file` or `line` on a testcase: the step's place opens the failure's text.
     lines = [f"at {step['location']}", *failure_lines(step)]
     error = step.get("error")
+    if advice:
+        # Advice is worth no points and never fails its task: its test passes, and says what to do.
+        ET.SubElement(case, "system-out").text = "\n".join(["advice not followed (worth no points)", *lines])
+        return counts
     # An AWS error the lab did not expect is a failure of the lab; a step that could not run is an error.
     kind = "error" if status == "error" else "failure"
     detail = ET.SubElement(case, kind, message=step.get("summary") or status,
@@ -110,7 +116,8 @@ def render(record: RunRecord, redact: Redactor | None = None) -> str:
     lab = data["lab"]
     root = ET.Element("testsuites", name=lab)
     totals = dict.fromkeys(COUNTS, 0)
-    groups = [(task["id"], task["steps"] + task["checks"], task.get("duration_s", 0.0)) for task in data["tasks"]]
+    groups = [(task["id"], task["steps"] + task["checks"] + task["advice"], task.get("duration_s", 0.0))
+              for task in data["tasks"]]
     if data["cleanup"]:
         groups.append(("cleanup", data["cleanup"], sum(s["duration_s"] for s in data["cleanup"])))
     for group, steps, seconds in groups:

@@ -182,7 +182,8 @@ class Runner:
         sections = dict(self.mode.sections(task))
         return TaskRecord(id=task.id, title=task.title, status="skipped", points=task.points, score=0,
                           steps=_skipped(sections.get("steps", ()), why),
-                          checks=_skipped(sections.get("checks", ()), why), summary=why)
+                          checks=_skipped(sections.get("checks", ()), why),
+                          advice=_skipped(sections.get("advice", ()), why), summary=why)
 
     def finish(self, progress: Progress) -> RunRecord:
         """Every registered cleanup (newest first), then the lab's; the final record, with its ledger."""
@@ -236,7 +237,7 @@ class Runner:
         self.observer.task_started(task)
         begin = self.clock()
         ctx = progress.ctx
-        done: dict[str, list[StepRecord]] = {"steps": [], "checks": [], "evidence": []}
+        done: dict[str, list[StepRecord]] = {"steps": [], "checks": [], "advice": [], "evidence": []}
         progress.current = (task, done, begin)
         failed_step: StepRecord | None = None
         current: Step | None = None
@@ -268,7 +269,7 @@ class Runner:
                 done["evidence"].append(finished.record)
         except KeyboardInterrupt:
             if current is not None:
-                section = current.section if current.section in ("checks", "evidence") else "steps"
+                section = current.section if current.section in ("checks", "advice", "evidence") else "steps"
                 done[section].append(base_record(current, "error", error=ErrorInfo("interrupted", "interrupted"),
                                                  summary="interrupted"))
             seen = {r.key for records in done.values() for r in records}
@@ -287,7 +288,7 @@ class Runner:
             id=task.id, title=task.title, status=credit.status, points=points,
             score=points if credit.status == "passed" else 0, steps=tuple(done["steps"]),
             checks=tuple(done["checks"]), duration_s=round(self.clock() - begin, 3), summary=credit.summary,
-            evidence=tuple(done["evidence"]), credited_by=credit.credited_by,
+            evidence=tuple(done["evidence"]), credited_by=credit.credited_by, advice=tuple(done["advice"]),
         )
 
     # ---- cleanup

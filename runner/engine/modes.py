@@ -23,7 +23,7 @@ from runner.engine.steps import StepRunner
 from runner.engine.targets import Target
 from runner.model import Step, Task
 
-#: What a task has run so far, by section of its record: "steps", "checks" and "evidence".
+#: What a task has run so far, by section of its record: "steps", "checks", "advice" and "evidence".
 Done = Mapping[str, Sequence[StepRecord]]
 
 
@@ -105,7 +105,7 @@ class Run(RunMode):
         return StepRunner(clock=clock, sleep=sleep, observer=observer)
 
     def sections(self, task: Task) -> tuple[tuple[str, tuple[Step, ...]], ...]:
-        return (("steps", task.steps), ("checks", task.checks))
+        return (("steps", task.steps), ("checks", task.checks), ("advice", task.advice))
 
     def evidence(self, task: Task, checks: Sequence[StepRecord]) -> tuple[Step, ...]:
         return ()  # evidence credits a grade; a run proves the task by doing it
@@ -114,7 +114,7 @@ class Run(RunMode):
         return ()  # a run does not do part of a task: the values a selected task needs come from --var
 
     def credit(self, task: Task, done: Done) -> Credit:
-        # A task passes when every step and check passed or was skipped by `when`.
+        # A task passes when every step and check passed or was skipped by `when`; advice never counts.
         everything = [*done["steps"], *done["checks"]]
         status = task_status(everything)
         return Credit(status, None if status == "passed" else first_failure(everything))

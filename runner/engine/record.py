@@ -92,6 +92,7 @@ class TaskRecord:
     summary: str | None = None
     evidence: tuple[StepRecord, ...] = ()  # grading: run only when the checks failed
     credited_by: str | None = None  # grading: "checks" or "evidence" when passed, else None
+    advice: tuple[StepRecord, ...] = ()  # after the checks: good practice, never scored
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ class RunRecord:
         for task in self.tasks:
             found.extend(task.steps)
             found.extend(task.checks)
+            found.extend(task.advice)
             found.extend(task.evidence)
         found.extend(self.cleanup)
         return found

@@ -122,7 +122,7 @@ def step_to_json(record: StepRecord, redact: Redactor) -> dict[str, Any]:
     return redacted
 
 
-_STEP_SECTIONS = ("steps", "checks", "evidence")
+_STEP_SECTIONS = ("steps", "checks", "evidence", "advice")
 
 
 def to_json(record: RunRecord, redact: Redactor | None = None) -> dict[str, Any]:

@@ -6,6 +6,11 @@ https://gradescope-autograders.readthedocs.io/en/latest/specs/). A top-level `sc
 (`name_format` `text`), `number`, `score`, `max_score`, `status` (`passed`/`failed`), `output` (`md`: the
 feedback of `feedback.py`, the check that failed, its message, expected versus actual) and
 `visibility`. `extra_data` keeps the lab, run id and account so a result can be traced to its record.
+
+A task's advice that the account does not follow is in that task's `output`, after the feedback on its
+score, not a test of its own: the specification's `status` is only `passed` or `failed`, and a 0-point
+test shows as one or the other in the student's list of tests, which reads as a grade. In the output
+it sits beside the work it is about, counts nothing, and has the task's visibility.
 `Settings` holds the instructor's visibility choices (`labrunner autograder` asks for them).
 
 What the account holds (a tag, an error message) reaches Markdown only through

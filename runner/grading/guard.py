@@ -111,5 +111,6 @@ class GuardedStepRunner(StepRunner):
 
 
 def _saved_names(lab: Lab) -> frozenset[str]:
-    """Every name a check or evidence of the lab saves."""
-    return frozenset(name for task in lab.tasks for step in (*task.checks, *task.evidence) for name in step.save)
+    """Every name a check, evidence or advice of the lab saves."""
+    return frozenset(name for task in lab.tasks for step in (*task.checks, *task.evidence, *task.advice)
+                     for name in step.save)

@@ -3,7 +3,8 @@
 A course tool that reads JUnit shows each task as a test, classname `<lab>.<task>` and named for the
 task and the student: a task that scored nothing is a `<failure>` (or an `<error>` when its checks
 could not run, e.g. a role that could not be assumed) whose text is the student feedback of
-`feedback.py`. The engine's own JUnit (`runner.engine.junit`) has a testcase per step; a grade is about
+`feedback.py`; a task that passed says, in `<system-out>`, how it was credited by evidence or which
+advice it did not follow. The engine's own JUnit (`runner.engine.junit`) has a testcase per step; a grade is about
 tasks. Its `document` makes the text, valid against junit-10.xsd.
 """
 
@@ -19,7 +20,7 @@ from runner.engine.record import NOT_SELECTED, RunRecord
 from runner.engine.record_files import write_text
 from runner.engine.record_json import to_json
 from runner.engine.redaction import Redactor
-from runner.grading.feedback import task_text
+from runner.grading.feedback import missed_advice, task_text
 
 
 def render(records: Sequence[RunRecord], redact: Redactor | None = None) -> str:
@@ -44,7 +45,7 @@ def render(records: Sequence[RunRecord], redact: Redactor | None = None) -> str:
             case = ET.SubElement(suite, "testcase", name=f"{task['title']} ({who})", classname=f"{lab}.{task['id']}",
                                  time=f"{task['duration_s']:.3f}")
             if task["status"] == "passed":
-                if task.get("credited_by") == "evidence":
+                if task.get("credited_by") == "evidence" or missed_advice(task):
                     ET.SubElement(case, "system-out").text = task_text(task)
                 continue
             if task["status"] == "skipped":

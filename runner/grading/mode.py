@@ -2,7 +2,8 @@
 
 `GRADE` is the `runner.engine.modes.RunMode` that `grader.options` puts in `RunOptions`. Its decisions:
 the target is guarded and shares identical reads (`guard.py`, `sharing.py`) and steps run through
-`GuardedStepRunner` (once, read-only); a task runs its checks alone, and its evidence when they fail;
+`GuardedStepRunner` (once, read-only); a task runs its checks alone, then its advice (never scored), and
+its evidence when the checks fail;
 every task is scored, whatever an earlier one scored; the lab's `cleanup` never runs; the record shows
 the window the grade looked back over (`since`).
 """
@@ -43,7 +44,7 @@ class Grade(RunMode):
 
     def sections(self, task: Task) -> tuple[tuple[str, tuple[Step, ...]], ...]:
         # The student did the work: the lab's steps are neither run nor listed in the record.
-        return (("checks", task.checks),)
+        return (("checks", task.checks), ("advice", task.advice))
 
     def evidence(self, task: Task, checks: Sequence[StepRecord]) -> tuple[Step, ...]:
         # The checks failed: maybe the student already cleaned up, and the evidence shows it was done.

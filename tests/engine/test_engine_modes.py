@@ -55,7 +55,7 @@ def task_record(status: StepStatus) -> TaskRecord:
 
 def test_a_run_does_each_task_steps_then_checks(tmp_path: Path) -> None:
     task = lab(tmp_path).tasks[0]
-    assert RUN.sections(task) == (("steps", task.steps), ("checks", task.checks))
+    assert RUN.sections(task) == (("steps", task.steps), ("checks", task.checks), ("advice", task.advice))
     assert RUN.name == "run" and RUN.cleans_up and not RUN.shows_window
 
 

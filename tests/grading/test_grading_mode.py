@@ -87,7 +87,7 @@ def done(checks: list[StepRecord], evidence: list[StepRecord] | None = None) -> 
 
 def test_a_grade_runs_a_task_checks_alone(lab: Lab) -> None:
     task = lab.tasks[0]
-    assert GRADE.sections(task) == (("checks", task.checks),)
+    assert GRADE.sections(task) == (("checks", task.checks), ("advice", task.advice))
     assert GRADE.name == "grade" and not GRADE.cleans_up and GRADE.shows_window
 
 
