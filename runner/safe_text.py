@@ -57,3 +57,17 @@ def markdown_code(text: str) -> str:
     fence = "`" * (longest + 1)
     padded = f" {shown} " if shown.startswith("`") or shown.endswith("`") else shown
     return f"{fence}{padded}{fence}"
+
+
+#: What starts a formula in a spreadsheet (OWASP's "CSV injection" list): such a cell is read as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """`text` safe as a spreadsheet cell: one line, no controls, and never a formula.
+
+    A student's name or an error quoting their data can start with `=` (`=HYPERLINK(...)`); a
+    spreadsheet opening the class summary would run it. A leading `'` makes it text, as OWASP advises.
+    """
+    shown = escape_controls(text, multiline=False)
+    return f"'{shown}" if shown.startswith(_FORMULA_START) else shown

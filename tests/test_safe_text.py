@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runner.safe_text import escape_controls, escape_markdown, markdown_code
+from runner.safe_text import csv_cell, escape_controls, escape_markdown, markdown_code
 
 
 def test_terminal_escape_sequences_become_visible() -> None:
@@ -54,3 +54,9 @@ def test_a_markdown_code_span_outfences_the_backticks_inside() -> None:
     assert markdown_code("x`y") == "``x`y``"
     assert markdown_code("`start") == "`` `start ``"
     assert markdown_code("a\x1bb\n") == "`a\\x1bb\\x0a`"
+
+
+def test_csv_cells_are_never_formulas() -> None:
+    assert csv_cell('=HYPERLINK("http://evil","x")') == '\'=HYPERLINK("http://evil","x")'
+    assert [csv_cell(c) for c in ("+1", "-cmd", "@SUM(A1)", "\tx")] == ["'+1", "'-cmd", "'@SUM(A1)", "'\\x09x"]
+    assert [csv_cell(c) for c in ("ana", "100", "12.5", "")] == ["ana", "100", "12.5", ""]

@@ -27,7 +27,7 @@ from runner.engine.targets import Target, new_session
 from runner.grading.accounts import Student
 from runner.grading.grader import grade
 from runner.model import Lab
-from runner.safe_text import escape_controls
+from runner.safe_text import csv_cell
 
 SESSION_NAME = "labrunner-grade"
 
@@ -168,9 +168,10 @@ def summary_rows(lab: Lab, results: Sequence[StudentResult], tasks: tuple[str, .
 
 
 def summary_csv(lab: Lab, results: Sequence[StudentResult], tasks: tuple[str, ...] = ()) -> str:
-    """The summary as CSV; each cell one line, without control characters (an error can quote an account)."""
+    """The summary as CSV; each cell one line, without control characters or formulas (an error can quote
+    an account, and a roster's names are whatever was typed)."""
     buffer = io.StringIO()
-    rows = [[escape_controls(cell, multiline=False) for cell in row] for row in summary_rows(lab, results, tasks)]
+    rows = [[csv_cell(cell) for cell in row] for row in summary_rows(lab, results, tasks)]
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
 
