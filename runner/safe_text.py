@@ -59,8 +59,9 @@ def markdown_code(text: str) -> str:
     return f"{fence}{padded}{fence}"
 
 
-#: What starts a formula in a spreadsheet (OWASP's "CSV injection" list): such a cell is read as text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: What starts a formula in a spreadsheet (OWASP's "CSV injection" list; its tab and carriage return are
+#: already escaped by `escape_controls`): such a cell is read as text.
+_FORMULA_START = ("=", "+", "-", "@")
 
 
 def csv_cell(text: str) -> str:

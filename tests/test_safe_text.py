@@ -58,5 +58,5 @@ def test_a_markdown_code_span_outfences_the_backticks_inside() -> None:
 
 def test_csv_cells_are_never_formulas() -> None:
     assert csv_cell('=HYPERLINK("http://evil","x")') == '\'=HYPERLINK("http://evil","x")'
-    assert [csv_cell(c) for c in ("+1", "-cmd", "@SUM(A1)", "\tx")] == ["'+1", "'-cmd", "'@SUM(A1)", "'\\x09x"]
+    assert [csv_cell(c) for c in ("+1", "-cmd", "@SUM(A1)", "\tx")] == ["'+1", "'-cmd", "'@SUM(A1)", "\\x09x"]
     assert [csv_cell(c) for c in ("ana", "100", "12.5", "")] == ["ana", "100", "12.5", ""]
