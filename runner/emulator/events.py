@@ -7,7 +7,9 @@ What a record is then routed to (event history, trails, log files) is `trail.py`
 
 from __future__ import annotations
 
+import json
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,7 +55,7 @@ def api_call(call: Call, reply: Reply, behaviour: Behaviour | None) -> Record:
     """The record of one API call made through the emulator."""
     data = behaviour is not None and call.operation in behaviour.data_events
     if call.protocol == "rest-xml":
-        parameters: Any = dict(call.params)
+        parameters: Any = {**call.params, **_rest_xml_body(call)}
     else:
         parameters = _record_shape(call.params) or None
     request_id = reply.header("x-amzn-RequestId") or reply.header("x-amz-request-id") or call.request_id
@@ -83,6 +85,62 @@ def api_call(call: Call, reply: Reply, behaviour: Behaviour | None) -> Record:
     record["recipientAccountId"] = call.account_id
     record["eventCategory"] = "Data" if data else "Management"
     return record
+
+
+def _rest_xml_body(call: Call) -> dict[str, Any]:
+    """A REST-XML request's body as CloudTrail writes it among the request parameters.
+
+    S3 records a configuration's XML under its root element's name, with its namespace as `xmlns` and
+    booleans and numbers typed (`PublicAccessBlockConfiguration`, `OwnershipControls`,
+    `VersioningConfiguration`, `LifecycleConfiguration`, ...), and a bucket policy as `bucketPolicy`.
+    An object's own bytes are never recorded.
+    """
+    body = call.body.lstrip()
+    if call.operation in _OBJECT_BODIES or not body:
+        return {}
+    if call.operation == "PutBucketPolicy":
+        try:
+            return {"bucketPolicy": json.loads(body)}
+        except ValueError:
+            return {}
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return {}
+    name, namespace = _xml_name(root.tag)
+    element = _xml_value(root)
+    members = {"xmlns": namespace, **element} if namespace and isinstance(element, dict) else element
+    return {name: members}
+
+
+# Operations whose body is an object's data, which CloudTrail never records.
+_OBJECT_BODIES = frozenset({"PutObject", "UploadPart", "AppendObject"})
+
+
+def _xml_name(tag: str) -> tuple[str, str | None]:
+    if tag.startswith("{"):
+        namespace, _, name = tag[1:].partition("}")
+        return name, namespace
+    return tag, None
+
+
+def _xml_value(element: ET.Element) -> Any:
+    children = list(element)
+    if not children:
+        text = (element.text or "").strip()
+        if text in ("true", "false"):
+            return text == "true"
+        return int(text) if text.isdigit() else text
+    members: dict[str, Any] = {}
+    for child in children:
+        name, _ = _xml_name(child.tag)
+        value = _xml_value(child)
+        if name in members:  # a repeated element (several lifecycle rules) becomes a list
+            previous = members[name]
+            members[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            members[name] = value
+    return members
 
 
 def _response_elements(call: Call, reply: Reply, read_only: bool) -> Any:

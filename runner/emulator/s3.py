@@ -438,10 +438,13 @@ BEHAVIOUR = Behaviour(
     refine=_locate,
     data_events=OBJECT_OPERATIONS,
     resources=_resources,
-    # CloudTrail names bucket-level Block Public Access calls after the bucket (PutBucketPublicAccessBlock).
+    # CloudTrail names bucket-level Block Public Access calls after the bucket (PutBucketPublicAccessBlock),
+    # and lifecycle calls by their older API's names.
     event_names={
         "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
         "GetPublicAccessBlock": "GetBucketPublicAccessBlock",
         "DeletePublicAccessBlock": "DeleteBucketPublicAccessBlock",
+        "PutBucketLifecycleConfiguration": "PutBucketLifecycle",
+        "GetBucketLifecycleConfiguration": "GetBucketLifecycle",
     },
 )

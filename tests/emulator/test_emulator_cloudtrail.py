@@ -465,3 +465,36 @@ def test_lookup_events_never_holds_data_events(emu: Emulator, aws: ClientFactory
     assert logged["PutItem"]["eventCategory"] == "Data" and logged["PutItem"]["managementEvent"] is False
     assert logged["PutItem"]["resources"] == [{"accountId": ACCOUNT, "type": "AWS::DynamoDB::Table",
                                                "ARN": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/lab-table"}]
+
+
+def test_s3_configuration_calls_record_their_body_as_cloudtrail_does(emu: Emulator, aws: ClientFactory) -> None:
+    s3, trail = aws("s3"), aws("cloudtrail")
+    s3.create_bucket(Bucket="bodies")
+    opened = {"BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": True,
+              "RestrictPublicBuckets": True}
+    s3.put_public_access_block(Bucket="bodies", PublicAccessBlockConfiguration=opened)
+    s3.put_bucket_ownership_controls(Bucket="bodies",
+                                     OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]})
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                                      "Resource": "arn:aws:s3:::bodies/*"}]}
+    s3.put_public_access_block(Bucket="bodies", PublicAccessBlockConfiguration={**opened, "BlockPublicPolicy": False,
+                                                                                "RestrictPublicBuckets": False})
+    s3.put_bucket_policy(Bucket="bodies", Policy=json.dumps(policy))
+    rule = {"ID": "old", "Status": "Enabled", "Filter": {"Prefix": ""},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}
+    s3.put_bucket_lifecycle_configuration(Bucket="bodies",
+                                          LifecycleConfiguration={"Rules": [rule, {**rule, "ID": "b"}]})
+    s3.put_object(Bucket="bodies", Key="data.xml", Body=b"<secret>not recorded</secret>")
+    found = {e["EventName"]: json.loads(e["CloudTrailEvent"])["requestParameters"]
+             for e in reversed(trail.lookup_events()["Events"])}
+
+    block = found["PutBucketPublicAccessBlock"]["PublicAccessBlockConfiguration"]
+    assert block["xmlns"] == "http://s3.amazonaws.com/doc/2006-03-01/"
+    assert (block["BlockPublicAcls"], block["BlockPublicPolicy"]) == (False, False)  # typed, the last call's
+    assert found["PutBucketOwnershipControls"]["OwnershipControls"]["Rule"] == {"ObjectOwnership": "ObjectWriter"}
+    assert found["PutBucketPolicy"]["bucketPolicy"] == policy
+    rules = found["PutBucketLifecycle"]["LifecycleConfiguration"]["Rule"]
+    assert [r["ID"] for r in rules] == ["old", "b"]
+    assert rules[0]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
+    # PutObject is a data event (not in event history), and its bytes are never part of a record.
+    assert "PutObject" not in found
