@@ -1,4 +1,7 @@
-"""Reading delivered CloudTrail log files: the evidence a lab looks for once logs arrive."""
+"""CloudTrail as evidence: delivered log files (`cloudtrail.find_events`), which anyone the trail's bucket
+lets write can forge, and the event history (`cloudtrail.lookup_events`), which nobody in the account
+can write; `find_events` confirms what it reads from a bucket against the event history when asked.
+`history` is the event-history reader other actions share (`kms.key_user_history`)."""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ _STRINGS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "s
 @action(
     "cloudtrail.find_events",
     read_only=True,
-    permissions=("s3:ListBucket", "s3:GetObject"),
+    permissions=("s3:ListBucket", "s3:GetObject", "cloudtrail:LookupEvents"),
     params={
         "type": "object",
         "required": ["bucket"],
@@ -43,6 +46,12 @@ _STRINGS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "s
                 "type": "string",
                 "description": "ISO 8601 time or a duration ago; default the run's start.",
             },
+            "confirm": {
+                "enum": ["history"],
+                "description": "history: keep only records that CloudTrail's event history also holds (same "
+                               "eventID, passing the same filters), so that a log file forged into the bucket "
+                               "proves nothing. Management events only: data events are not in event history.",
+            },
         },
     },
 )
@@ -53,6 +62,11 @@ def find_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     one run, and de-duplicates records by `eventID`. The result is `{Events: [...], count, files}`.
     Retry it while logs arrive: delivery takes minutes on AWS.
 
+    A log file is only as trustworthy as the bucket it sits in: whoever may write there can put a
+    made-up one. With `confirm: history` a record counts only if the event history (LookupEvents, which
+    no one can write) holds the same `eventID` and that record passes the same filters; `Events` are
+    then the event history's copies and `unconfirmed` counts the records left out.
+
     Example::
 
         action: cloudtrail.find_events
@@ -60,6 +74,7 @@ def find_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
           bucket: mycloudtrailbucket12345
           event_source: kms.amazonaws.com
           contains: [Eiffel.jpg]
+          confirm: history
         expect:
           - path: count
             greater_than: 0
@@ -68,7 +83,7 @@ def find_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
           interval: 20s
     """
     bucket = params["bucket"]
-    since = _since(params.get("since"), ctx.run_started)
+    since = window_start(params.get("since"), ctx.run_started)
     now = datetime.now(UTC)
     region = params.get("region") or ctx.region
     account = params.get("account") or _caller_account(ctx)
@@ -89,12 +104,38 @@ def find_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
                 event_id = str(record.get("eventID") or id(record))
                 if event_id not in found and wanted(record):
                     found[event_id] = record
+    result: dict[str, Any] = {"files": read, "downloaded": downloaded, "since": since.isoformat()}
+    if params.get("confirm") == "history":
+        confirmed = _confirmed(ctx, list(found.values()), wanted, since)
+        result["unconfirmed"] = len(found) - len(confirmed)
+        found = confirmed
     events = sorted(found.values(), key=lambda r: str(r.get("eventTime", "")))
-    return {"Events": events, "count": len(events), "files": read, "downloaded": downloaded,
-            "since": since.isoformat()}
+    return {"Events": events, "count": len(events), **result}
 
 
-def _since(value: Any, run_started: datetime) -> datetime:
+def _confirmed(ctx: ActionContext, records: list[dict[str, Any]], wanted: _Filter,
+               since: datetime) -> dict[str, dict[str, Any]]:
+    """The event history's copy of each record it holds under the same eventID that passes the filters."""
+    by_lookup: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in records:
+        region = str(record.get("awsRegion") or ctx.region)
+        by_lookup.setdefault((region, str(record.get("eventName"))), []).append(record)
+    kept: dict[str, dict[str, Any]] = {}
+    # One lookup per region and event name, cached for the run (LookupEvents answers 2 calls a second);
+    # a bucket full of made-up event names gets no more lookups than _MAX_CONFIRM_LOOKUPS.
+    for region, name in sorted(by_lookup)[:_MAX_CONFIRM_LOOKUPS]:
+        known = {str(h.get("eventID")): h for h in history(ctx, region, ("EventName", name), since)}
+        for record in by_lookup[(region, name)]:
+            genuine = known.get(str(record.get("eventID")))
+            if genuine is not None and wanted(genuine) and not genuine.get("errorCode"):
+                kept[str(genuine["eventID"])] = genuine
+    return kept
+
+
+_MAX_CONFIRM_LOOKUPS = 10
+
+
+def window_start(value: Any, run_started: datetime) -> datetime:
     """The start of the window: an ISO 8601 time, a duration ago, or the run's start."""
     if value in (None, ""):
         # eventTime has whole seconds: a call in the run's first second must still count.
@@ -237,21 +278,30 @@ def lookup_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
           - path: count
             greater_than: 0
     """
-    since = _since(params.get("since"), ctx.run_started)
-    until = _since(params["until"], ctx.run_started) if params.get("until") else None
+    since = window_start(params.get("since"), ctx.run_started)
+    until = window_start(params["until"], ctx.run_started) if params.get("until") else None
     region = params.get("region") or ctx.region
-    attribute = _lookup_attribute(params)
+    records, truncated = _cached_history(ctx, region, _lookup_attribute(params), since, until)
+    wanted = _Filter(params, since)
+    keep_errors = bool(params.get("include_errors", False))
+    events = [r for r in records if wanted(r) and (keep_errors or not r.get("errorCode"))]
+    return {"Events": events, "count": len(events), "since": since.isoformat(), "truncated": truncated}
+
+
+def history(ctx: ActionContext, region: str, attribute: tuple[str, str] | None, since: datetime,
+            until: datetime | None = None) -> list[dict[str, Any]]:
+    """The event history's records for one lookup attribute over [since, until], oldest first."""
+    return _cached_history(ctx, region, attribute, since, until)[0]
+
+
+def _cached_history(ctx: ActionContext, region: str, attribute: tuple[str, str] | None, since: datetime,
+                    until: datetime | None) -> tuple[list[dict[str, Any]], bool]:
     cache: dict[tuple[Any, ...], tuple[list[dict[str, Any]], bool]] = ctx.cache.setdefault(_LOOKUP_CACHE_KEY, {})
     # Several evidence steps often ask the same question: LookupEvents is throttled at 2 calls a second.
     key = (region, attribute, since, until)
     if key not in cache:
         cache[key] = _history(ctx.client("cloudtrail", region), attribute, since, until)
-    records, truncated = cache[key]
-    wanted = _Filter(params, since)
-    keep_errors = bool(params.get("include_errors", False))
-    events = [r for r in records if wanted(r) and (keep_errors or not r.get("errorCode"))]
-    events.sort(key=lambda r: str(r.get("eventTime", "")))
-    return {"Events": events, "count": len(events), "since": since.isoformat(), "truncated": truncated}
+    return cache[key]
 
 
 def _lookup_attribute(params: dict[str, Any]) -> tuple[str, str] | None:
@@ -283,7 +333,10 @@ def _history(client: Any, attribute: tuple[str, str] | None, since: datetime,
             for event in page.get("Events", []):
                 record = _event_record(event)
                 records.setdefault(str(record.get("eventID") or event.get("EventId") or id(event)), record)
-    return list(records.values()), truncated
+    # LookupEvents answers newest first; eventTime has whole seconds, so calls made within one second
+    # keep their order only if the answer is reversed before the (stable) sort by time.
+    oldest_first = sorted(reversed(records.values()), key=lambda r: str(r.get("eventTime", "")))
+    return oldest_first, truncated
 
 
 def _event_record(event: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Key policy edits as the KMS console makes them: key administrators and key users.
+"""Key policy edits as the KMS console makes them: key administrators and key users, and how a key's
+users changed over time (from the key policies CloudTrail's event history holds, `cloudtrail.history`).
 
 The console keeps each role in one key policy statement; statements are recognised by what they grant,
 not by their Sid, because Sids differ between the console, the CLI's defaults and hand-written policies.
@@ -11,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from runner.actions.cloudtrail import history, window_start
 from runner.actions.declare import ActionContext, action
 from runner.actions.failures import aws_errors
 
@@ -131,6 +133,75 @@ def list_key_administrators(ctx: ActionContext, params: dict[str, Any]) -> dict[
     return {"KeyId": key_id, "Principals": principals, "IncludesCaller": _includes_caller(ctx, principals)}
 
 
+@action(
+    "kms.key_user_history",
+    read_only=True,
+    permissions=("kms:DescribeKey", "cloudtrail:LookupEvents"),
+    params={
+        "type": "object",
+        "required": ["key_id"],
+        "properties": {
+            "key_id": {"type": "string",
+                       "description": "Key ARN, id or alias/NAME (an ARN needs no DescribeKey: the key may be gone)."},
+            "since": {"type": "string",
+                      "description": "ISO 8601 time or a duration ago; default run.since (the grading window)."},
+        },
+    },
+)
+def key_user_history(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
+    """How a key's users changed: the key users of every key policy put on it, from CloudTrail's event history.
+
+    Each successful PutKeyPolicy on the key since the window began is a version, oldest first. A
+    principal is in `AddedBack` when one version left it out of the key users, a later version named it
+    again, and the last version still names it: someone removed it from the key users, then added it
+    back. Event history cannot be written by the account's users and outlives the key, so this proves
+    the edits even after the key was deleted. The result is `{KeyArn, Versions: [{eventTime, eventID,
+    Users}], AddedBack}`.
+
+    Example::
+
+        action: kms.key_user_history
+        params:
+          key_id: alias/myFirstKey
+        expect:
+          - path: length(AddedBack)
+            greater_than: 0
+    """
+    key = params["key_id"]
+    if not key.startswith("arn:") or ":alias/" in key:
+        with aws_errors():
+            key = str(ctx.client("kms").describe_key(KeyId=key)["KeyMetadata"]["Arn"])
+    region = key.split(":")[3]
+    since = window_start(params.get("since"), ctx.run_started)
+    with aws_errors():
+        records = history(ctx, region, ("EventName", "PutKeyPolicy"), since)
+    kept = [r for r in records if not r.get("errorCode") and _names(r, key)]
+    users = [_policy_users(r) for r in kept]
+    added_back: list[str] = []
+    for later, now in enumerate(users):
+        for principal in now:
+            left_out = any(principal not in earlier for earlier in users[:later])
+            if left_out and principal in users[-1] and principal not in added_back:
+                added_back.append(principal)
+    versions = [{"eventTime": r.get("eventTime"), "eventID": r.get("eventID"), "Users": u}
+                for r, u in zip(kept, users, strict=True)]
+    return {"KeyArn": key, "Versions": versions, "AddedBack": added_back}
+
+
+def _names(record: dict[str, Any], key_arn: str) -> bool:
+    return any(isinstance(r, dict) and r.get("ARN") == key_arn for r in record.get("resources") or [])
+
+
+def _policy_users(record: dict[str, Any]) -> list[str]:
+    """The key users of the policy a PutKeyPolicy record put (none when it cannot be read)."""
+    text = (record.get("requestParameters") or {}).get("policy")
+    try:
+        policy = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        policy = None
+    return _principals(_statements_listed(policy), _is_use) if isinstance(policy, dict) else []
+
+
 # --------------------------------------------------------------------------------------------------
 # Reading and editing a key policy
 
@@ -180,10 +251,13 @@ def _read(ctx: ActionContext, key: str) -> tuple[str, dict[str, Any]]:
     with aws_errors():
         key_id = _key_id(ctx, key)
         text = ctx.client("kms").get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
-    policy = json.loads(text)
+    return key_id, _statements_listed(json.loads(text))
+
+
+def _statements_listed(policy: dict[str, Any]) -> dict[str, Any]:
+    """The policy with its `Statement` always a list (a policy may give a single statement as an object)."""
     statements = policy.get("Statement")
-    policy["Statement"] = [statements] if isinstance(statements, dict) else list(statements or [])
-    return key_id, policy
+    return {**policy, "Statement": [statements] if isinstance(statements, dict) else list(statements or [])}
 
 
 def _principals(policy: dict[str, Any], kind: Callable[[Statement], bool]) -> list[str]:

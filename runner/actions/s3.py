@@ -1,5 +1,6 @@
 """S3 actions that a single API call does not express: uploading a lab's file, emptying a bucket,
-presigning a URL (a boto3 client method, not an API operation)."""
+presigning a URL (a boto3 client method, not an API operation), and describing a bucket's objects
+(a listing and a HeadObject for each)."""
 
 from __future__ import annotations
 
@@ -172,6 +173,77 @@ def _delete(client: Any, bucket: str, entries: list[dict[str, str]]) -> int:
                                f"{first.get('Message', '')}")
         count += len(batch)
     return count
+
+
+#: The most objects `s3.describe_objects` heads in one call: it reads a student's bucket, whose size the
+#: grader does not choose.
+DESCRIBE_MAX_OBJECTS = 1000
+
+
+@action(
+    "s3.describe_objects",
+    read_only=True,
+    permissions=("s3:ListBucket", "s3:GetObject"),
+    params={
+        "type": "object",
+        "required": ["bucket"],
+        "properties": {
+            "bucket": {"type": "string", "description": "Bucket whose objects to describe."},
+            "prefix": {"type": "string", "description": "Only keys that start with this."},
+            "exclude": {"type": "array", "items": {"type": "string"},
+                        "description": "Leave out keys that start with any of these (e.g. AWSLogs/)."},
+            "max_objects": {"type": "integer", "minimum": 1, "maximum": DESCRIBE_MAX_OBJECTS,
+                            "description": f"Describe at most this many objects; default 100, at most "
+                                           f"{DESCRIBE_MAX_OBJECTS}."},
+        },
+    },
+)
+def describe_objects(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Describe a bucket's objects: each key with what HeadObject says of it (encryption, its key, size, type).
+
+    Finds an object by what it is rather than by its name: the object a student encrypted with a key,
+    whatever they called it. The result is `{Objects: [{Key, Size, LastModified, ETag, ContentType,
+    ServerSideEncryption, SSEKMSKeyId, BucketKeyEnabled, VersionId}], count, truncated}`, in key order;
+    `truncated` is true when the bucket held more objects than `max_objects`.
+
+    Example::
+
+        action: s3.describe_objects
+        params:
+          bucket: mycloudtrailbucket12345
+          exclude: [AWSLogs/]
+        expect:
+          - path: "Objects[?ServerSideEncryption=='aws:kms'] | length(@)"
+            greater_than: 0
+    """
+    bucket = params["bucket"]
+    limit = int(params.get("max_objects", 100))
+    excluded = tuple(params.get("exclude") or ())
+    client = ctx.client("s3")
+    listing: dict[str, Any] = {"Bucket": bucket}
+    if params.get("prefix"):
+        listing["Prefix"] = params["prefix"]
+    objects: list[dict[str, Any]] = []
+    truncated = False
+    with aws_errors():
+        for page in client.get_paginator("list_objects_v2").paginate(**listing):
+            for item in page.get("Contents", []):
+                if excluded and item["Key"].startswith(excluded):
+                    continue
+                if len(objects) == limit:
+                    truncated = True
+                    break
+                head = client.head_object(Bucket=bucket, Key=item["Key"])
+                described = {"Key": item["Key"], "Size": item.get("Size")}
+                described.update({name: head[name] for name in _DESCRIBED if name in head})
+                objects.append(described)
+            if truncated:
+                break
+    return dict(plain({"Objects": objects, "count": len(objects), "truncated": truncated}))
+
+
+_DESCRIBED = ("LastModified", "ETag", "ContentType", "ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled",
+              "VersionId")
 
 
 #: boto3's client methods for the HTTP methods a presigned URL may carry.
