@@ -14,7 +14,7 @@ from typing import Any
 
 from runner.actions.cloudtrail import history, window_start
 from runner.actions.declare import ActionContext, action
-from runner.actions.failures import aws_errors
+from runner.actions.failures import ActionFailed, aws_errors
 
 Statement = dict[str, Any]
 
@@ -136,7 +136,7 @@ def list_key_administrators(ctx: ActionContext, params: dict[str, Any]) -> dict[
 @action(
     "kms.key_user_history",
     read_only=True,
-    permissions=("kms:DescribeKey", "cloudtrail:LookupEvents"),
+    permissions=("kms:DescribeKey", "kms:GetKeyPolicy", "cloudtrail:LookupEvents"),
     params={
         "type": "object",
         "required": ["key_id"],
@@ -155,8 +155,8 @@ def key_user_history(ctx: ActionContext, params: dict[str, Any]) -> dict[str, An
     principal is in `AddedBack` when one version left it out of the key users, a later version named it
     again, and the last version still names it: someone removed it from the key users, then added it
     back. Event history cannot be written by the account's users and outlives the key, so this proves
-    the edits even after the key was deleted. The result is `{KeyArn, Versions: [{eventTime, eventID,
-    Users}], AddedBack}`.
+    the edits even after the key was deleted. `Users` are the key users now (null once the key is gone).
+    The result is `{KeyArn, Users, Versions: [{eventTime, eventID, Users}], AddedBack}`.
 
     Example::
 
@@ -185,7 +185,17 @@ def key_user_history(ctx: ActionContext, params: dict[str, Any]) -> dict[str, An
                 added_back.append(principal)
     versions = [{"eventTime": r.get("eventTime"), "eventID": r.get("eventID"), "Users": u}
                 for r, u in zip(kept, users, strict=True)]
-    return {"KeyArn": key, "Versions": versions, "AddedBack": added_back}
+    return {"KeyArn": key, "Users": _present_users(ctx, key), "Versions": versions, "AddedBack": added_back}
+
+
+def _present_users(ctx: ActionContext, key_arn: str) -> list[str] | None:
+    """The key's users now, or None when the key is gone (deleted after its waiting period)."""
+    try:
+        return _principals(_read(ctx, key_arn)[1], _is_use)
+    except ActionFailed as failure:
+        if failure.code == "NotFoundException":
+            return None
+        raise
 
 
 def _names(record: dict[str, Any], key_arn: str) -> bool:
