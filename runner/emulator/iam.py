@@ -23,6 +23,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -32,6 +33,9 @@ from .model import Behaviour, Call, Context, Reply, error_reply, rule
 from .policy import Decision, Request, evaluate_identity
 
 NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
+#: IAM is global: whatever region a client names, CloudTrail records IAM's calls in us-east-1, and its
+#: event history there is where they are looked up.
+GLOBAL_REGION = "us-east-1"
 # The simulator's words for `policy.Decision`, most restrictive first.
 _DECISIONS = {Decision.EXPLICIT_DENY: "explicitDeny", Decision.IMPLICIT_DENY: "implicitDeny",
               Decision.ALLOW: "allowed"}
@@ -252,4 +256,5 @@ BEHAVIOUR = Behaviour(
     ),
     # The simulator reads policies and changes nothing; CloudTrail marks its calls read-only.
     read_only=frozenset({"SimulatePrincipalPolicy", "SimulateCustomPolicy"}),
+    refine=lambda call: replace(call, region=GLOBAL_REGION),
 )

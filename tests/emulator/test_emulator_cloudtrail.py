@@ -498,3 +498,15 @@ def test_s3_configuration_calls_record_their_body_as_cloudtrail_does(emu: Emulat
     assert rules[0]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
     # PutObject is a data event (not in event history), and its bytes are never part of a record.
     assert "PutObject" not in found
+
+
+def test_iam_calls_are_recorded_in_us_east_1_whatever_region_the_client_names(
+    emu: Emulator, aws: ClientFactory
+) -> None:
+    aws("iam", region_name="eu-west-1").create_user(UserName="global-user")
+
+    def names(region: str) -> list[str]:
+        return [e["EventName"] for e in aws("cloudtrail", region_name=region).lookup_events()["Events"]]
+
+    assert names("us-east-1") == ["CreateUser"]
+    assert names("eu-west-1") == []

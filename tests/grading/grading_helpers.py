@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from aws_cli import run_in_process
 from botocore.config import Config
 
 from runner.commands.main import main
@@ -33,8 +29,6 @@ KMS_LAB = ROOT / "labs" / "kms-basics.yaml"
 IMAGE = ROOT / "labs" / "Eiffel.jpg"
 REGION = "us-west-2"
 GRADER_ROLE = "arn:aws:iam::{account}:role/Grader"
-KMS_TASKS = ("create-key", "create-trail", "upload-encrypted", "open-image", "find-in-logs", "key-users",
-             "delete-key", "clean-up")
 
 
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
@@ -166,114 +160,3 @@ def key_policy(account: str, users: list[str], admins: list[str]) -> dict[str, A
              "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
         ]
     return {"Version": "2012-10-17", "Id": "key-consolepolicy-3", "Statement": statements}
-
-
-class CliStudent:
-    """A student doing the KMS lab by hand with the AWS CLI, as an assumed role in their own account."""
-
-    def __init__(self, emu: Emulator, account: str, home: Path, *, insights: bool = True,
-                 in_process: bool = False) -> None:
-        self.emu = emu
-        # The same AWS CLI, run inside this process (no interpreter start-up per command): for the
-        # tests that need a student but are not about the CLI itself.
-        self.in_process = in_process
-        self.account = account
-        self.home = home
-        self.insights = insights
-        self.role_arn = f"arn:aws:iam::{account}:role/Student"
-        self.bucket = f"mycloudtrailbucket{secrets.randbelow(10**6):06d}"
-        self.trail = "myCustomTrail"
-        self.key_id = self.key_arn = ""
-        credentials = assume(emu, account)
-        # Only the emulator's variables and the student's session: nothing of this machine leaks in.
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        self.env.update(emu.environment())
-        self.env.update({"AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
-                         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
-                         "AWS_SESSION_TOKEN": credentials["SessionToken"],
-                         "AWS_CONFIG_FILE": str(home / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(home / "creds")})
-
-    def aws(self, *args: str) -> Any:
-        if self.in_process:
-            done = run_in_process(self.env, [*args, "--output", "json"])
-            code, stdout, stderr = done.code, done.stdout, done.stderr
-        else:
-            command = [sys.executable, "-m", "awscli", *args, "--output", "json"]
-            done = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=120, check=False)
-            code, stdout, stderr = done.returncode, done.stdout, done.stderr
-        assert code == 0, f"aws {' '.join(args)}: {stderr}"
-        if not stdout.strip() or args[0] == "s3":  # the high-level `aws s3` commands print text
-            return None
-        return json.loads(stdout)
-
-    def file(self, name: str, value: Any) -> str:
-        path = self.home / name
-        path.write_text(json.dumps(value))
-        return f"file://{path}"
-
-    def do(self, task: str) -> None:
-        getattr(self, task.replace("-", "_"))()
-
-    def create_key(self) -> None:
-        policy = key_policy(self.account, users=[self.role_arn], admins=[self.role_arn])
-        key = self.aws("kms", "create-key", "--description", "KMS Key for S3 data", "--key-usage", "ENCRYPT_DECRYPT",
-                       "--key-spec", "SYMMETRIC_DEFAULT", "--policy", self.file("key-policy.json", policy))
-        self.key_id, self.key_arn = key["KeyMetadata"]["KeyId"], key["KeyMetadata"]["Arn"]
-        self.aws("kms", "create-alias", "--alias-name", "alias/myFirstKey", "--target-key-id", self.key_id)
-
-    def create_trail(self) -> None:
-        self.aws("s3api", "create-bucket", "--bucket", self.bucket,
-                 "--create-bucket-configuration", f"LocationConstraint={REGION}")
-        statements = cloudtrail_statements(self.bucket, self.account, self.trail)
-        self.aws("s3api", "put-bucket-policy", "--bucket", self.bucket, "--policy",
-                 self.file("bucket-policy.json", {"Version": "2012-10-17", "Statement": statements}))
-        self.aws("cloudtrail", "create-trail", "--name", self.trail, "--s3-bucket-name", self.bucket,
-                 "--is-multi-region-trail", "--enable-log-file-validation")
-        selectors = [{"ReadWriteType": "All", "IncludeManagementEvents": True,
-                      "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{self.bucket}/"]}]}]
-        self.aws("cloudtrail", "put-event-selectors", "--trail-name", self.trail, "--event-selectors",
-                 json.dumps(selectors))
-        if self.insights:
-            self.aws("cloudtrail", "put-insight-selectors", "--trail-name", self.trail, "--insight-selectors",
-                     json.dumps([{"InsightType": "ApiCallRateInsight"}, {"InsightType": "ApiErrorRateInsight"}]))
-        self.aws("cloudtrail", "start-logging", "--name", self.trail)
-
-    def upload_encrypted(self) -> None:
-        self.aws("s3api", "put-object", "--bucket", self.bucket, "--key", "Eiffel.jpg", "--body", str(IMAGE),
-                 "--server-side-encryption", "aws:kms", "--ssekms-key-id", self.key_arn)
-
-    def open_image(self) -> None:
-        self.aws("s3api", "put-public-access-block", "--bucket", self.bucket, "--public-access-block-configuration",
-                 "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=false,RestrictPublicBuckets=false")
-        public = {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                  "Resource": f"arn:aws:s3:::{self.bucket}/Eiffel.jpg"}
-        statements = cloudtrail_statements(self.bucket, self.account, self.trail)
-        self.aws("s3api", "put-bucket-policy", "--bucket", self.bucket, "--policy",
-                 self.file("public.json", {"Version": "2012-10-17", "Statement": [*statements, public]}))
-        self.aws("s3api", "put-bucket-policy", "--bucket", self.bucket, "--policy",
-                 self.file("private.json", {"Version": "2012-10-17", "Statement": statements}))
-        self.aws("s3api", "put-public-access-block", "--bucket", self.bucket, "--public-access-block-configuration",
-                 "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true")
-
-    def find_in_logs(self) -> None:
-        self.emu.deliver_logs_now()  # AWS takes ~5 minutes; the student waits, then looks
-        listed = self.aws("s3api", "list-objects-v2", "--bucket", self.bucket, "--prefix", "AWSLogs/")
-        assert listed and listed.get("Contents"), "no log file was delivered"
-
-    def key_users(self) -> None:
-        without = key_policy(self.account, users=[], admins=[self.role_arn])
-        self.aws("kms", "put-key-policy", "--key-id", self.key_id, "--policy-name", "default", "--policy",
-                 self.file("without.json", without))
-        with_user = key_policy(self.account, users=[self.role_arn], admins=[self.role_arn])
-        self.aws("kms", "put-key-policy", "--key-id", self.key_id, "--policy-name", "default", "--policy",
-                 self.file("with.json", with_user))
-
-    def delete_key(self) -> None:
-        self.aws("kms", "disable-key", "--key-id", self.key_id)
-        self.aws("kms", "schedule-key-deletion", "--key-id", self.key_id, "--pending-window-in-days", "7")
-
-    def clean_up(self) -> None:
-        self.aws("cloudtrail", "delete-trail", "--name", self.trail)
-        self.emu.deliver_logs_now()  # the last log files land before the bucket goes
-        self.aws("s3", "rm", f"s3://{self.bucket}", "--recursive")
-        self.aws("s3api", "delete-bucket", "--bucket", self.bucket)

@@ -2,8 +2,10 @@
 one typical mistake, and works through the AWS CLI or boto3, as an assumed role in an account of its own.
 
 A student's calls are written once, as API operations (`Api.call`); `Boto3Api` makes them with boto3 and
-`CliApi` with the AWS CLI (`aws <service> <operation> --cli-input-json ...`, in this process or as a
-real `aws` process). `Student.do(task)` does one task of `labs/kms-basics.yaml` as its text asks.
+`CliApi` with the AWS CLI (`aws <service> <operation> --cli-input-json ...`), whose driver runs in this
+process: the CLI's own argument handling and requests, without an interpreter's start-up per command
+(tests/emulator/test_emulator_awscli.py runs `aws` as a process). `Student.do(task)` does one task of
+`labs/kms-basics.yaml` as its text asks.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 import uuid
@@ -92,10 +92,9 @@ class Boto3Api:
 
 
 class CliApi:
-    """The student's calls made with the AWS CLI, in this process (fast) or as `aws` processes (real)."""
+    """The student's calls made with the AWS CLI."""
 
-    def __init__(self, emu: Emulator, credentials: dict[str, str], home: Path, *, processes: bool = False) -> None:
-        self.processes = processes
+    def __init__(self, emu: Emulator, credentials: dict[str, str], home: Path) -> None:
         self.home = home
         self._driver: Any = None
         # Only the emulator's variables and the student's session: nothing of this machine leaks in.
@@ -122,12 +121,7 @@ class CliApi:
         return path.read_bytes()
 
     def aws(self, *args: str) -> Any:
-        if self.processes:
-            done = subprocess.run([sys.executable, "-m", "awscli", *args, "--output", "json"], env=self.env,
-                                  capture_output=True, text=True, timeout=120, check=False)
-            code, stdout, stderr = done.returncode, done.stdout, done.stderr
-        else:
-            code, stdout, stderr = self._in_process([*args, "--output", "json"])
+        code, stdout, stderr = self._in_process([*args, "--output", "json"])
         assert code == 0, f"aws {' '.join(args)}: {stderr}"
         return json.loads(stdout) if stdout.strip() and args[0] != "s3" else None
 
@@ -152,7 +146,7 @@ class CliApi:
         return int(code or 0), out.getvalue(), err.getvalue()
 
 
-Tool = Literal["boto3", "cli", "cli-processes"]
+Tool = Literal["boto3", "cli"]
 
 
 class Student:
@@ -165,7 +159,7 @@ class Student:
         home.mkdir(parents=True, exist_ok=True)
         credentials = assume(emu, account)
         self.api: Api = (Boto3Api(emu, credentials) if tool == "boto3"
-                         else CliApi(emu, credentials, home, processes=tool == "cli-processes"))
+                         else CliApi(emu, credentials, home))
         self.role_arn = f"arn:aws:iam::{account}:role/Student"
         self.bucket = f"mycloudtrailbucket{uuid.uuid4().int % 10**8:08d}"
         self.trail = "myCustomTrail"

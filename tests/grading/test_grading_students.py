@@ -49,7 +49,7 @@ def full(*tasks: str) -> dict[str, float]:
 
 def test_a_cli_student_graded_after_every_task_scores_exactly_what_is_done(emu: Emulator, tmp_path: Path) -> None:
     account = fresh_account()
-    student = Student(emu, account, tmp_path / "student", tool="cli-processes")
+    student = Student(emu, account, tmp_path / "student", tool="cli")
     for done, task in enumerate(KMS_TASKS, start=1):
         student.do(task)
         assert scores(emu, account, tmp_path) == full(*KMS_TASKS[:done]), f"graded after {task}"

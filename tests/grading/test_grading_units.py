@@ -149,7 +149,7 @@ def test_the_policy_is_the_union_of_what_checks_and_evidence_need(capsys: pytest
     actions = statement["Action"]
     assert actions == sorted(actions, key=lambda a: (a.split(":")[0], a))
     assert {"kms:DescribeKey", "kms:GetKeyPolicy", "cloudtrail:LookupEvents", "cloudtrail:GetInsightSelectors",
-            "s3:GetBucketPublicAccessBlock", "s3:ListBucket", "s3:GetObject"} <= set(actions)
+            "s3:ListBucket", "s3:GetObject", "kms:Decrypt"} <= set(actions)
     # Nothing a grade never does: no steps' writes, and no sts:AssumeRole (the instructor's side).
     assert not any(a.split(":")[1].startswith(("Create", "Put", "Delete", "Schedule", "Disable")) for a in actions)
     assert "sts:AssumeRole" not in actions

@@ -65,7 +65,7 @@ def test_iam_lab_passes_and_leaves_nothing_behind(emu: Emulator, tmp_path: Path)
 @pytest.mark.parametrize(
     ("name", "change", "broken", "check", "message"),
     [
-        ("policy-left-behind", drop_steps("delete-policy"), "clean-up", "policy-gone",
+        ("policy-left-behind", drop_steps("delete-policy"), "clean-up", "policy-deleted",
          "Delete the policy LabS3ReadOnly"),
         ("policy-too-broad", read_everything, "permissions", "may-read-objects", "not write or delete"),
     ],
@@ -145,3 +145,23 @@ def test_iam_lab_grades_the_permissions_task_with_the_policy_simulator(emu: Emul
     set_up_by_hand(emu)
     _, record, output = grade(emu, tmp_path, "create-user", "permissions")
     assert statuses(record)["permissions"] == "passed", output
+
+
+def test_iam_lab_credits_what_was_made_after_the_student_s_clean_up(emu: Emulator, tmp_path: Path) -> None:
+    # Everything made, then deleted: event history proves each task but the permissions, which only
+    # the policy simulator can judge, while the user exists.
+    set_up_by_hand(emu)
+    iam = boto3.client("iam", endpoint_url=emu.endpoint, region_name=REGION,
+                       aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
+    [arn] = [p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"] == "LabS3ReadOnly"]
+    for key in iam.list_access_keys(UserName="lab-student")["AccessKeyMetadata"]:
+        iam.delete_access_key(UserName="lab-student", AccessKeyId=key["AccessKeyId"])
+    iam.remove_user_from_group(GroupName="lab-readers", UserName="lab-student")
+    iam.delete_user(UserName="lab-student")
+    iam.detach_group_policy(GroupName="lab-readers", PolicyArn=arn)
+    iam.delete_group(GroupName="lab-readers")
+    iam.delete_policy(PolicyArn=arn)
+    _, record, output = grade(emu, tmp_path)
+    assert {t["id"]: (t["score"], t["credited_by"]) for t in record["tasks"]} == {
+        "create-policy": (15, "evidence"), "create-group": (15, "evidence"), "create-user": (15, "evidence"),
+        "access-key": (15, "evidence"), "permissions": (0, None), "clean-up": (15, "checks")}, output
