@@ -1,4 +1,5 @@
-"""Every YAML example in docs/authoring.md is a lab, a step, or a mistake, and behaves as the guide says.
+"""Every YAML example in docs/authoring.md and docs/grading.md is a lab, a step, or a mistake, and behaves
+as the guide says.
 
 - a block starting with `lab:` or the schema modeline is a lab: it must validate;
 - a block starting with `# invalid: MESSAGE` is a lab with a mistake: it must fail with MESSAGE;
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -20,15 +22,20 @@ from runner.loader import load_text
 from runner.validate import validate_text
 
 ROOT = Path(__file__).resolve().parent.parent
-GUIDE = ROOT / "docs" / "authoring.md"
-BLOCK = re.compile(r"^```yaml\n(.*?)^```", re.DOTALL | re.MULTILINE)
+GUIDES = (ROOT / "docs" / "authoring.md", ROOT / "docs" / "grading.md")
+# A block may be indented, inside a list item: its lines are read without the indent.
+BLOCK = re.compile(r"^([ \t]*)```yaml\n(.*?)^\1```", re.DOTALL | re.MULTILINE)
 # Names the guide's step fragments use, as a lab would define them.
 FRAGMENT_VARS = {"alias": "myFirstKey", "bucket": "my-bucket", "key_id": "1234abcd", "days": 7}
 
 
-def blocks() -> list[tuple[int, str]]:
-    text = GUIDE.read_text()
-    return [(text.count("\n", 0, m.start()) + 2, m.group(1)) for m in BLOCK.finditer(text)]
+def blocks() -> list[tuple[str, str]]:
+    found = []
+    for guide in GUIDES:
+        text = guide.read_text()
+        found += [(f"{guide.stem}-{text.count(chr(10), 0, m.start()) + 2}", textwrap.dedent(m.group(2)))
+                  for m in BLOCK.finditer(text)]
+    return found
 
 
 def kind(block: str) -> str:
@@ -50,8 +57,8 @@ def test_the_guide_has_examples_of_every_kind() -> None:
     assert kinds.count("lab") >= 4 and kinds.count("step") >= 6 and kinds.count("invalid") >= 3
 
 
-@pytest.mark.parametrize(("line", "block"), BLOCKS, ids=[f"line-{line}" for line, _ in BLOCKS])
-def test_example(line: int, block: str) -> None:
+@pytest.mark.parametrize(("line", "block"), BLOCKS, ids=[line for line, _ in BLOCKS])
+def test_example(line: str, block: str) -> None:
     what = kind(block)
     if what == "fragment":
         pytest.skip("a fragment of a step")
@@ -64,7 +71,7 @@ def test_example(line: int, block: str) -> None:
         text = yaml.safe_dump(lab, sort_keys=False)
     else:
         text = block
-    _, problems = validate_text(text, f"authoring.md:{line}", lab_dir)
+    _, problems = validate_text(text, f"{line}.md", lab_dir)
     shown = "\n".join(p.format() for p in problems)
     if what == "invalid":
         wanted = block.splitlines()[0].split(":", 1)[1].strip()
