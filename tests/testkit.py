@@ -1,11 +1,13 @@
 """Test doubles and lab builders every test folder may use: fake time, a target of stubbed boto3 clients,
-labs from text. On sys.path for every test because tests/conftest.py sits beside it.
+a target in a fresh emulator account, labs from text. On sys.path for every test because
+tests/conftest.py sits beside it.
 """
 
 from __future__ import annotations
 
 import json
 import textwrap
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from botocore.stub import Stubber
 
 from runner.emulator import DEFAULT_ACCOUNT
 from runner.engine.context import Services
-from runner.engine.targets import Identity, Target
+from runner.engine.targets import Identity, Target, new_session
 from runner.model import Lab
 from runner.validate import load_lab
 
@@ -95,3 +97,15 @@ def lab_from(tmp_path: Path, text: str) -> Lab:
 def services(target: Target, started: datetime, lab_dir: Path = Path(".")) -> Services:
     """What an action is given to run on `target`, for a run that began at `started`."""
     return Services(target=target, lab_dir=lab_dir, run_started=started)
+
+
+def fresh_account(emulator: Any, region: str) -> Target:
+    """A target in an account of `emulator` no other test uses, as a role a student would assume there."""
+    number = f"{uuid.uuid4().int % 10**12:012d}"
+    root = Target.for_emulator(emulator, region)
+    credentials = root.client("sts").assume_role(RoleArn=f"arn:aws:iam::{number}:role/Student",
+                                                 RoleSessionName="student")["Credentials"]
+    session = new_session(aws_access_key_id=credentials["AccessKeyId"],
+                          aws_secret_access_key=credentials["SecretAccessKey"],
+                          aws_session_token=credentials["SessionToken"], region_name=region)
+    return Target("emulator", region, session, emulator.endpoint, emulator)

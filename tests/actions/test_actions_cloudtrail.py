@@ -1,4 +1,6 @@
-"""cloudtrail.find_events on log files in AWS's layout and record format, in a bucket of the emulator."""
+"""cloudtrail.find_events on log files in AWS's layout and record format, in a bucket of the emulator;
+its confirmation against the event history, which tells a genuine record from a forged one; and
+cloudtrail.lookup_events' order."""
 
 from __future__ import annotations
 
@@ -9,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from testkit import services
+from testkit import fresh_account, services
 
 from runner.actions import cloudtrail
 from runner.actions.failures import ActionFailed
 from runner.emulator import DEFAULT_ACCOUNT, Emulator
+from runner.engine.context import Services
 from runner.engine.targets import Target
 
 ACCOUNT = DEFAULT_ACCOUNT
@@ -139,3 +142,92 @@ def test_find_events_prefix_since_and_filters(trail_bucket: tuple[Target, str]) 
     with pytest.raises(ActionFailed) as error:
         cloudtrail.find_events(ctx, {"bucket": "no-such-bucket-here", "account": ACCOUNT})
     assert error.value.code == "NoSuchBucket"
+
+
+# ---- confirm: history, in an account with a trail logging into its bucket
+
+
+def recent(target: Target) -> Services:
+    return services(target, datetime.now(UTC) - timedelta(minutes=5))
+
+
+def logging_trail(target: Target) -> tuple[str, str]:
+    """A bucket with a trail logging into it, and the account's id."""
+    account_id = target.client("sts").get_caller_identity()["Account"]
+    bucket = f"trail-{uuid.uuid4().hex[:12]}"
+    target.client("s3").create_bucket(Bucket=bucket)
+    statements = [
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl",
+         "Resource": f"arn:aws:s3:::{bucket}"},
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+         "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/{account_id}/*",
+         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}},
+    ]
+    target.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17",
+                                                                            "Statement": statements}))
+    trail = target.client("cloudtrail")
+    trail.create_trail(Name="trail", S3BucketName=bucket)
+    trail.start_logging(Name="trail")
+    return bucket, account_id
+
+
+def forge(target: Target, bucket: str, account_id: str, records: list[dict[str, Any]]) -> None:
+    """What a student with write access to their bucket can do: put a log file of their own making."""
+    now = datetime.now(UTC)
+    key = (f"AWSLogs/{account_id}/CloudTrail/{REGION}/{now:%Y/%m/%d}/"
+           f"{account_id}_CloudTrail_{REGION}_{now:%Y%m%dT%H%M}Z_{uuid.uuid4().hex[:16]}.json.gz")
+    body = gzip.compress(json.dumps({"Records": records}).encode())
+    target.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def test_confirm_history_keeps_genuine_records_and_drops_forged_ones(emulator: Emulator) -> None:
+    account = fresh_account(emulator, REGION)
+    bucket, account_id = logging_trail(account)
+    key = account.client("kms").create_key()["KeyMetadata"]
+    account.client("s3").put_object(Bucket=bucket, Key="Eiffel.jpg", Body=b"image", ServerSideEncryption="aws:kms",
+                                    SSEKMSKeyId=key["KeyId"])
+    account.client("s3").put_object(Bucket=bucket, Key="other.jpg", Body=b"image", ServerSideEncryption="aws:kms",
+                                    SSEKMSKeyId=key["KeyId"])
+    emulator.deliver_logs_now()
+    ctx = recent(account)
+    query = {"bucket": bucket, "event_name": "GenerateDataKey", "resource_arn": key["Arn"],
+             "contains": [f"{bucket}/Eiffel.jpg"]}
+    genuine = cloudtrail.find_events(ctx, {**query, "confirm": "history"})
+    assert genuine["count"] == 1 and genuine["unconfirmed"] == 0
+
+    # The genuine record for the other image, renamed (a genuine eventID, another image); the same with
+    # an id made up; and with the id of the genuine CreateKey event.
+    other = cloudtrail.find_events(ctx, {**query, "contains": [f"{bucket}/other.jpg"]})["Events"][0]
+    renamed = json.loads(json.dumps(other).replace("other.jpg", "Eiffel.jpg"))
+    made_up = {**renamed, "eventID": str(uuid.uuid4())}
+    created = cloudtrail.lookup_events(ctx, {"event_name": "CreateKey"})["Events"][0]["eventID"]
+    forge(account, bucket, account_id, [renamed, made_up, {**renamed, "eventID": created}])
+
+    read = cloudtrail.find_events(ctx, {**query, "event_name": ["GenerateDataKey", "Decrypt"]})
+    assert read["count"] == 4  # without confirmation, the forged records count
+    confirmed = cloudtrail.find_events(ctx, {**query, "event_name": ["GenerateDataKey", "Decrypt"],
+                                             "confirm": "history"})
+    assert confirmed["count"] == 1 and confirmed["unconfirmed"] == 3
+    assert confirmed["Events"][0]["eventID"] == genuine["Events"][0]["eventID"]
+
+
+def test_a_forged_log_file_alone_confirms_nothing(emulator: Emulator) -> None:
+    account = fresh_account(emulator, REGION)
+    bucket, account_id = logging_trail(account)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    forge(account, bucket, account_id, [{
+        "eventTime": now, "eventSource": "kms.amazonaws.com", "eventName": "GenerateDataKey", "awsRegion": REGION,
+        "eventID": str(uuid.uuid4()), "resources": [{"ARN": f"arn:aws:kms:{REGION}:{account_id}:key/made-up"}],
+        "requestParameters": {"encryptionContext": {"aws:s3:arn": f"arn:aws:s3:::{bucket}/Eiffel.jpg"}}}])
+    ctx = recent(account)
+    assert cloudtrail.find_events(ctx, {"bucket": bucket, "contains": ["Eiffel.jpg"]})["count"] == 1
+    found = cloudtrail.find_events(ctx, {"bucket": bucket, "contains": ["Eiffel.jpg"], "confirm": "history"})
+    assert (found["count"], found["unconfirmed"]) == (0, 1)
+
+
+def test_lookup_events_lists_calls_of_one_second_in_the_order_they_were_made(emulator: Emulator) -> None:
+    account = fresh_account(emulator, REGION)
+    client = account.client("kms")
+    keys = [client.create_key(Description=f"key {n}")["KeyMetadata"]["KeyId"] for n in range(4)]
+    found = cloudtrail.lookup_events(recent(account), {"event_name": "CreateKey"})
+    assert [e["responseElements"]["keyMetadata"]["keyId"] for e in found["Events"]] == keys

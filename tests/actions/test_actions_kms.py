@@ -1,16 +1,20 @@
-"""kms.key_users and kms.key_administrators: key-policy edits as the console makes them, on stubbed clients."""
+"""kms.key_users and kms.key_administrators: key-policy edits as the console makes them, on stubbed clients;
+kms.key_user_history: who was removed from a key's users and added back, from the emulator's event history."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from testkit import ACCOUNT, CALLER, StubTarget, services
+from testkit import ACCOUNT, CALLER, StubTarget, fresh_account, services
 
 from runner.actions import kms
 from runner.actions.failures import ActionFailed
+from runner.emulator import Emulator
+from runner.engine.context import Services
+from runner.engine.targets import Target
 
 REGION = "us-east-1"
 
@@ -88,3 +92,54 @@ def test_key_policy_errors_are_action_failures(stub_target: StubTarget) -> None:
     with pytest.raises(ActionFailed) as error:
         kms.list_key_users(services(stub_target, datetime.now(UTC)), {"key_id": "k-1"})
     assert error.value.code == "NotFoundException"
+
+
+# ---- kms.key_user_history, on the emulator's event history
+
+
+def recent(target: Target) -> Services:
+    return services(target, datetime.now(UTC) - timedelta(minutes=5))
+
+
+def user_policy(account_id: str, users: list[str]) -> str:
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": "kms:*",
+         "Resource": "*"}]
+    if users:
+        statements.append({"Effect": "Allow", "Principal": {"AWS": users}, "Resource": "*",
+                           "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"]})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def test_key_user_history_names_who_was_removed_then_added_back(emulator: Emulator) -> None:
+    account = fresh_account(emulator, REGION)
+    account_id = account.client("sts").get_caller_identity()["Account"]
+    alice, bob = f"arn:aws:iam::{account_id}:user/alice", f"arn:aws:iam::{account_id}:user/bob"
+    client = account.client("kms")
+    key = client.create_key(Policy=user_policy(account_id, [alice, bob]))["KeyMetadata"]
+    ctx = recent(account)
+    assert kms.key_user_history(ctx, {"key_id": key["Arn"]})["AddedBack"] == []  # created: nothing changed yet
+
+    # Several edits in one second: the event history keeps their order.
+    for users in ([bob], [], [alice]):
+        client.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=user_policy(account_id, users))
+    found = kms.key_user_history(recent(account), {"key_id": key["Arn"]})
+    assert [v["Users"] for v in found["Versions"]] == [[bob], [], [alice]]
+    assert found["AddedBack"] == [alice]  # bob was removed and never came back
+    assert found["Users"] == [alice]
+
+    client.create_alias(AliasName="alias/history", TargetKeyId=key["KeyId"])
+    client.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+    assert kms.key_user_history(recent(account), {"key_id": "alias/history"})["AddedBack"] == [alice]
+
+
+def test_key_user_history_of_a_key_only_ever_narrowed_is_empty(emulator: Emulator) -> None:
+    account = fresh_account(emulator, REGION)
+    account_id = account.client("sts").get_caller_identity()["Account"]
+    alice = f"arn:aws:iam::{account_id}:user/alice"
+    client = account.client("kms")
+    key = client.create_key(Policy=user_policy(account_id, [alice]))["KeyMetadata"]
+    client.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=user_policy(account_id, []))
+    found = kms.key_user_history(recent(account), {"key_id": key["Arn"]})
+    assert found["AddedBack"] == [] and [v["Users"] for v in found["Versions"]] == [[]]
+    assert found["Users"] == []

@@ -1,4 +1,4 @@
-"""s3.empty_bucket and s3.upload_file on the emulator."""
+"""s3.empty_bucket, s3.upload_file and s3.describe_objects on the emulator."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from testkit import services
+from testkit import fresh_account, services
 
 from runner.actions import s3
 from runner.actions.failures import ActionFailed
@@ -51,3 +51,27 @@ def test_upload_file_reports_what_s3_stored(emulator: Emulator, tmp_path: Path) 
     with pytest.raises(ActionFailed) as error:
         s3.upload_file(ctx, {"bucket": bucket, "key": "x", "file": "../f.txt"})
     assert error.value.code == "InvalidPath"
+
+
+def test_describe_objects_tells_each_object_s_encryption(emulator: Emulator) -> None:
+    account = fresh_account(emulator, REGION)
+    client = account.client("s3")
+    bucket = f"objects-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    key = account.client("kms").create_key()["KeyMetadata"]
+    client.put_object(Bucket=bucket, Key="AWSLogs/log.json.gz", Body=b"{}")
+    client.put_object(Bucket=bucket, Key="plain.txt", Body=b"plain")
+    client.put_object(Bucket=bucket, Key="photos/tower.png", Body=b"png", ServerSideEncryption="aws:kms",
+                      SSEKMSKeyId=key["KeyId"])
+    ctx = services(account, datetime.now(UTC))
+    found = s3.describe_objects(ctx, {"bucket": bucket, "exclude": ["AWSLogs/"]})
+    assert (found["count"], found["truncated"]) == (2, False)
+    by_key = {o["Key"]: o for o in found["Objects"]}
+    assert by_key["plain.txt"]["ServerSideEncryption"] == "AES256"  # a new bucket's default encryption
+    assert (by_key["photos/tower.png"]["ServerSideEncryption"], by_key["photos/tower.png"]["SSEKMSKeyId"]) == (
+        "aws:kms", key["Arn"])
+    assert by_key["photos/tower.png"]["Size"] == 3
+    assert [o["Key"] for o in s3.describe_objects(ctx, {"bucket": bucket, "prefix": "photos/"})["Objects"]] == [
+        "photos/tower.png"]
+    limited = s3.describe_objects(ctx, {"bucket": bucket, "max_objects": 1})
+    assert (limited["count"], limited["truncated"]) == (1, True)

@@ -10,12 +10,11 @@ the task a mistake spoils; nothing for a forged log file; nothing at all for an 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from grading_helpers import REGION, grade_student, tasks_of
+from grading_helpers import grade_student, tasks_of
 from students import KMS_POINTS, KMS_TASKS, MISTAKES, Route, Student, Tool
 
 from runner.emulator import Emulator
@@ -25,11 +24,11 @@ pytestmark = pytest.mark.e2e
 LABS = Path(__file__).resolve().parents[2] / "labs"
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    # Log files are delivered when a student waits for them (deliver_logs_now), never on their own.
-    with Emulator(log_delay=3600, region=REGION) as emulator:
-        yield emulator
+@pytest.fixture
+def emu(emulator: Emulator) -> Emulator:
+    # The module's emulator as it is: every test works in accounts of its own. Log files are delivered
+    # when a student waits for them (deliver_logs_now), never on their own.
+    return emulator
 
 
 def fresh_account() -> str:
