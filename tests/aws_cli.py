@@ -5,6 +5,7 @@ command): how the emulator and grading tests drive it as a user would.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -27,8 +28,6 @@ class Done:
 
 def run_in_process(env: Mapping[str, str], args: list[str]) -> Done:
     """`aws ARGS` with exactly `env` as its environment (the test process's is put back after)."""
-    from awscli.clidriver import create_clidriver
-
     saved = dict(os.environ)
     out, err = io.StringIO(), io.StringIO()
     try:
@@ -36,12 +35,22 @@ def run_in_process(env: Mapping[str, str], args: list[str]) -> Done:
         os.environ.update(env)
         # Importing awscli points botocore at the CLI's own data (AWS_DATA_PATH): keep that.
         os.environ.update({k: v for k, v in saved.items() if k == "AWS_DATA_PATH"})
+        driver = _driver(tuple(sorted(os.environ.items())))
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = create_clidriver().main(args)
+            code = driver.main(args)
     finally:
         os.environ.clear()
         os.environ.update(saved)
     return Done(int(code or 0), out.getvalue(), err.getvalue())
+
+
+@functools.lru_cache(maxsize=8)
+def _driver(environment: tuple[tuple[str, str], ...]) -> Any:
+    """One CLI driver for each environment: making one loads the CLI's command tables (most of a
+    command's time), and a driver reads its configuration from the environment it was made in."""
+    from awscli.clidriver import create_clidriver
+
+    return create_clidriver()
 
 
 class AwsCli:

@@ -114,7 +114,7 @@ def user_policy(account_id: str, users: list[str]) -> str:
 def test_key_user_history_names_who_was_removed_then_added_back(emulator: Emulator) -> None:
     account = fresh_account(emulator, REGION)
     account_id = account.client("sts").get_caller_identity()["Account"]
-    alice, bob = f"arn:aws:iam::{account_id}:user/alice", f"arn:aws:iam::{account_id}:user/bob"
+    alice, bob = (account.client("iam").create_user(UserName=name)["User"]["Arn"] for name in ("alice", "bob"))
     client = account.client("kms")
     key = client.create_key(Policy=user_policy(account_id, [alice, bob]))["KeyMetadata"]
     ctx = recent(account)
@@ -136,7 +136,7 @@ def test_key_user_history_names_who_was_removed_then_added_back(emulator: Emulat
 def test_key_user_history_of_a_key_only_ever_narrowed_is_empty(emulator: Emulator) -> None:
     account = fresh_account(emulator, REGION)
     account_id = account.client("sts").get_caller_identity()["Account"]
-    alice = f"arn:aws:iam::{account_id}:user/alice"
+    alice = account.client("iam").create_user(UserName="alice")["User"]["Arn"]
     client = account.client("kms")
     key = client.create_key(Policy=user_policy(account_id, [alice]))["KeyMetadata"]
     client.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=user_policy(account_id, []))

@@ -2,19 +2,14 @@
 one typical mistake, and works through the AWS CLI or boto3, as an assumed role in an account of its own.
 
 A student's calls are written once, as API operations (`Api.call`); `Boto3Api` makes them with boto3 and
-`CliApi` with the AWS CLI (`aws <service> <operation> --cli-input-json ...`), whose driver runs in this
-process: the CLI's own argument handling and requests, without an interpreter's start-up per command
-(tests/emulator/test_emulator_awscli.py runs `aws` as a process). `Student.do(task)` does one task of
-`labs/kms-basics.yaml` as its text asks.
+`CliApi` with the AWS CLI (`aws <service> <operation> --cli-input-json ...`, run in this process by
+`aws_cli.AwsCli`). `Student.do(task)` does one task of `labs/kms-basics.yaml` as its text asks.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import io
 import json
-import os
 import re
 import urllib.error
 import urllib.request
@@ -24,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from aws_cli import AwsCli
 from grading_helpers import IMAGE, REGION, assume, cloudtrail_statements, key_policy, session_clients
 
 from runner.emulator import Emulator
@@ -96,54 +92,24 @@ class CliApi:
 
     def __init__(self, emu: Emulator, credentials: dict[str, str], home: Path) -> None:
         self.home = home
-        self._driver: Any = None
-        # Only the emulator's variables and the student's session: nothing of this machine leaks in.
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        self.env.update(emu.environment())
-        self.env.update({"AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
-                         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
-                         "AWS_SESSION_TOKEN": credentials["SessionToken"], "AWS_DEFAULT_REGION": REGION,
-                         "AWS_CONFIG_FILE": str(home / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(home / "creds")})
+        self.cli = AwsCli(emu.environment(), home, access_key_id=credentials["AccessKeyId"],
+                          secret_access_key=credentials["SecretAccessKey"],
+                          session_token=credentials["SessionToken"], default_region=REGION)
 
     def call(self, service: str, operation: str, **params: Any) -> Any:
         command = re.sub(r"(?<!^)(?=[A-Z])", "-", operation).lower()
-        return self.aws("s3api" if service == "s3" else service, command, "--cli-input-json", json.dumps(params))
+        return self.cli.ok("s3api" if service == "s3" else service, command, "--cli-input-json", json.dumps(params))
 
     def upload(self, bucket: str, key: str, path: Path, **extra: Any) -> None:
         # The CLI takes the object's body as a file name.
-        self.aws("s3api", "put-object", "--body", str(path),
-                 "--cli-input-json", json.dumps({"Bucket": bucket, "Key": key, **extra}))
+        self.cli.ok("s3api", "put-object", "--body", str(path),
+                    "--cli-input-json", json.dumps({"Bucket": bucket, "Key": key, **extra}))
 
     def download(self, bucket: str, key: str) -> bytes:
         # The CLI writes the object to a file it names last.
         path = self.home / "downloaded"
-        self.aws("s3api", "get-object", "--bucket", bucket, "--key", key, str(path))
+        self.cli.ok("s3api", "get-object", "--bucket", bucket, "--key", key, str(path))
         return path.read_bytes()
-
-    def aws(self, *args: str) -> Any:
-        code, stdout, stderr = self._in_process([*args, "--output", "json"])
-        assert code == 0, f"aws {' '.join(args)}: {stderr}"
-        return json.loads(stdout) if stdout.strip() and args[0] != "s3" else None
-
-    def _in_process(self, args: list[str]) -> tuple[int, str, str]:
-        from awscli.clidriver import create_clidriver
-
-        saved = dict(os.environ)
-        out, err = io.StringIO(), io.StringIO()
-        try:
-            os.environ.clear()
-            os.environ.update(self.env)
-            # Importing awscli points botocore at the CLI's own data (AWS_DATA_PATH): keep that.
-            os.environ.update({k: v for k, v in saved.items() if k == "AWS_DATA_PATH"})
-            # One driver for all of this student's commands: making one loads the CLI's command tables.
-            if self._driver is None:
-                self._driver = create_clidriver()
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                code = self._driver.main(args)
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-        return int(code or 0), out.getvalue(), err.getvalue()
 
 
 Tool = Literal["boto3", "cli"]
