@@ -10,6 +10,9 @@ What is collected, so that a project's other YAML files are never mistaken for l
 - that is either named on the command line, or lies under one of the `labrunner_paths` directories
   (an ini option; default `labs`, relative to the ini file's folder, else the invocation folder).
 
+With `--labrunner-verify`, a lab is collected as its verify cases instead (`runner.verify.plugin`):
+one item per case, each failing on its own disagreements.
+
 The tasks of one lab share one run: one target, one context (saved values carry over), and the lab's
 cleanups run when pytest leaves the lab's file (after its last item, or at the end of the session).
 Running a task whose earlier tasks were not selected (`-k`, a node id, or another xdist worker ran
@@ -71,6 +74,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seed for random_digits/random_id (recorded; replays names)")
     group.addoption("--labrunner-records", default="runs", metavar="DIR",
                     help="folder for the JSON records of the runs (default: runs)")
+    group.addoption("--labrunner-verify", action="store_true",
+                    help="test each lab's grader instead (labrunner verify): one test per case, each in a "
+                         "fresh account of the emulator or endpoint")
     parser.addini("labrunner_paths", type="linelist", default=["labs"],
                   help="folders whose lab files are collected (default: labs), relative to the ini file")
 
@@ -164,7 +170,7 @@ class LabFile(pytest.File):
     lab: Lab | None = None
     lab_run: _LabRun | None = None
 
-    def collect(self) -> Iterator[TaskItem]:
+    def collect(self) -> Iterator[pytest.Item]:
         from runner.validate import validate_file
 
         lab, problems = validate_file(self.path, _display(self.config, self.path))
@@ -174,6 +180,11 @@ class LabFile(pytest.File):
             lines.append(f"{count} problem{'s' if count != 1 else ''}: the lab is invalid; nothing was run")
             raise InvalidLab("\n".join(lines))
         self.lab = lab
+        if self.config.getoption("labrunner_verify"):
+            from runner.verify.plugin import verify_items
+
+            yield from verify_items(self, lab)
+            return
         for index, task in enumerate(lab.tasks):
             yield TaskItem.from_parent(self, name=task.id, task=task, index=index)
 

@@ -2,8 +2,10 @@
 
 The file has the schema modeline (so an editor with the YAML language server completes and checks it
 from the first keystroke), `lab`, `title`, `description`, and one task whose step creates an S3 bucket
-with a random name (cleaned up at the end) and whose check proves the bucket exists. It only writes a
-file; `labrunner validate` and `labrunner run` are the next commands.
+with a random name under the lab's prefix (cleaned up at the end), whose check finds a bucket by that
+prefix (as a grade must: it does not know the student's digits) and whose evidence credits it after
+the student deleted it. It passes `labrunner verify`. It only writes a file; `labrunner validate` and
+`labrunner run` are the next commands.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ title: {title}
 description: |
   What the student builds, in a few sentences of Markdown. Every task below has steps (what
   `labrunner run` does) and checks (read-only proof that the task is done, which `labrunner grade`
-  runs alone against a student's account).
+  runs alone against a student's account); `labrunner verify` tests that proof.
 vars:
+  # Checks find the student's bucket by this prefix: a grade does not know the digits a student chose.
+  prefix: {name_prefix}
   # A name no other run will use: random_digits is seeded, and --seed replays it.
-  bucket: "{name_prefix}-{{{{ random_digits(8) }}}}"
+  bucket: "{{{{ prefix }}}}-{{{{ random_digits(8) }}}}"
 tasks:
   - id: create-bucket
-    title: Create an S3 bucket
+    title: Create an S3 bucket whose name starts with {name_prefix}-
     points: 10
     steps:
       - id: make-bucket
@@ -42,12 +46,20 @@ tasks:
           ignore_errors: [NoSuchBucket]
     checks:
       - id: bucket-exists
-        action: aws.s3.head_bucket
-        params:
-          Bucket: "{{{{ bucket }}}}"
-        message: Create a bucket named {{{{ bucket }}}}.
+        action: aws.s3.list_buckets
+        message: Create a bucket whose name starts with {name_prefix}-.
+        expect:
+          - path: "Buckets[?starts_with(Name, '{{{{ prefix }}}}-')] | length(@)"
+            greater_than: 0
+    # Once the student has deleted the bucket, CloudTrail's event history shows it was made.
+    evidence:
+      - id: bucket-created
+        action: cloudtrail.lookup_events
+        params: {{event_name: CreateBucket, contains: ["{{{{ prefix }}}}-"]}}
+        expect:
+          - path: count
+            greater_than: 0
 """
-
 
 def lab_text(name: str, schema: str) -> str:
     """The new lab's YAML. `schema` is what the modeline points at (a relative path or a URL)."""

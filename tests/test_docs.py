@@ -6,11 +6,13 @@ as the guide says.
 - a block starting with `action:` is a step: wrapped into a small lab (a check when its action is
   read-only, else a step), it must validate;
 - any other block (a bare `expect:` or `retry:` fragment) is skipped, and counted.
+The example of alternatives and mistakes also passes `labrunner verify`, on the emulator.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -18,8 +20,13 @@ import pytest
 import yaml
 
 from runner import registry
+from runner.emulator import Emulator
+from runner.engine.targets import Target
 from runner.loader import load_text
-from runner.validate import validate_text
+from runner.validate import load_lab, validate_text
+from runner.verify.accounts import Accounts
+from runner.verify.case_run import Settings
+from runner.verify.verifier import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDES = (ROOT / "docs" / "authoring.md", ROOT / "docs" / "grading.md")
@@ -78,3 +85,15 @@ def test_example(line: str, block: str) -> None:
         assert any(wanted in p.message for p in problems), f"expected '{wanted}', got:\n{shown}"
     else:
         assert not problems, shown
+
+
+def test_the_guide_s_example_of_alternatives_and_mistakes_passes_verify(tmp_path: Path, emulator: Emulator) -> None:
+    """The example a lab author copies is a grader that holds: labrunner verify finds nothing wrong."""
+    block = next(b for _, b in BLOCKS if b.startswith("lab: public-image"))
+    (tmp_path / "files").mkdir()
+    shutil.copy(ROOT / "tests" / "data" / "valid" / "files" / "hello.txt", tmp_path / "files" / "hello.txt")
+    (tmp_path / "lab.yaml").write_text(block)
+    verdict = verify(load_lab(tmp_path / "lab.yaml"), Accounts(Target.for_emulator(emulator, "us-east-1")),
+                     Settings())
+    assert verdict.passed, [f"{c.row}, {c.task.id}: {c.reason}" for c in verdict.disagreements]
+    assert {case.kind for case in verdict.cases} == {"untouched", "reference", "leave-out", "alternative", "mistake"}

@@ -1,4 +1,4 @@
-"""`labrunner new`: a lab file that validates and runs green, in the place a user expects."""
+"""`labrunner new`: a lab file that validates, runs green and passes verify, in the place a user expects."""
 
 from __future__ import annotations
 
@@ -40,6 +40,9 @@ def test_the_new_lab_validates_and_runs_green(tmp_path: Path, monkeypatch: pytes
     data = json.loads(record.read_text(encoding="utf-8"))
     assert data["status"] == "passed" and data["score"] == data["points"] == 10
     assert [c["status"] for c in data["cleanup"]] == ["passed"]  # the bucket is gone again
+    # Its grader holds: nothing for nothing, full marks for the lab's steps, during and after clean-up.
+    out = io.StringIO()
+    assert main(["verify", "labs/my-first-lab.yaml"], out) == 0, out.getvalue()
 
 
 def test_without_a_labs_folder_or_schemas_it_writes_here_with_the_schema_url(

@@ -87,6 +87,22 @@ def parser() -> argparse.ArgumentParser:
                        help="print the least-privilege IAM policy a grader role needs for this lab, and exit")
     _add_faults_option(grade)
 
+    verify = commands.add_parser(
+        "verify", help="test a lab's grader: grade accounts whose history is known, each case in a fresh account",
+        description="For each lab, grade fresh accounts on the embedded emulator (or an AWS-compatible endpoint): "
+                    "untouched; the lab's steps as they go and after clean-up; each task's steps left out; each "
+                    "declared alternative and mistake. Print the cases x tasks matrix. Exit 0 when every grade is "
+                    "as expected, 1 on any disagreement, 2 on bad input (nothing run).")
+    verify.add_argument("labs", nargs="+", metavar="LAB", help="lab YAML files")
+    verify.add_argument("--target", default="emulator", metavar="TARGET",
+                        help="'emulator' (default: embedded) or the URL of an AWS-compatible endpoint that makes "
+                             "accounts on demand (labrunner emulator, moto, LocalStack)")
+    verify.add_argument("--region", help="AWS region (default: the lab's, else us-east-1)")
+    _add_var_option(verify)
+    verify.add_argument("--seed", type=int, help="seed of the first case's random_digits/random_id (the others follow)")
+    verify.add_argument("--parallel", type=int, default=8, metavar="N", help="cases run at once (default 8)")
+    verify.add_argument("--junit", metavar="FILE", help="also write JUnit XML: one testcase per case x task")
+
     autograder = commands.add_parser(
         "autograder", help="build a Gradescope autograder that grades each student's AWS account",
         description="Write a Gradescope autograder zip: for every submission (account.txt: the student's AWS "

@@ -31,6 +31,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"wrote {shown}\nnext:\n")
     steps = [(f"labrunner validate {shown}", "check it, without touching any account"),
              (f"labrunner run {shown}", "run it on the embedded emulator"),
+             (f"labrunner verify {shown}", "test its grader: fresh accounts graded, each with a known history"),
              (f"pytest {shown}", "or run it as tests, one per task")]
     width = max(len(line) for line, _ in steps)
     for line, why in steps:

@@ -7,7 +7,9 @@ same operation with the same serialized request is answered from memory instead 
 class of 200 students that is a fifth fewer requests against the accounts (and their API rate limits).
 
 Only read-only operations whose answer is not a stream are shared; errors are never remembered.
-Sharing is per target, so students never share answers.
+Sharing is per target, so students never share answers; and per grade: a target graded again starts
+from an empty memory, since the account may have changed in between (`labrunner verify` grades one
+account as a lab goes).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import weakref
 from typing import Any
 
 from runner.engine.targets import Target
@@ -29,6 +32,11 @@ class SharedReads:
         self._lock = threading.Lock()
         self.shared = 0  # requests answered from memory
         self.sent = 0  # read requests that went out
+
+    def forget(self) -> None:
+        """Drop every answer: the next grade asks the account again."""
+        with self._lock:
+            self._answers.clear()
 
     def attach(self, client: Any) -> None:
         events = client.meta.events
@@ -72,8 +80,21 @@ class SharedReads:
                 self._answers[key] = (http_response, copy.deepcopy(parsed))
 
 
+_SHARED: weakref.WeakKeyDictionary[Target, SharedReads] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
 def share_reads(target: Target) -> SharedReads:
-    """Make the clients of `target` share identical read requests."""
-    shared = SharedReads()
-    target.add_client_hook(shared.attach)
+    """Make the clients of `target` share identical read requests, from an empty memory.
+
+    A target's clients keep the one `SharedReads` first attached (botocore registers a handler's id
+    once), so a target graded again gets that one back, emptied.
+    """
+    with _SHARED_LOCK:
+        shared = _SHARED.get(target)
+        if shared is None:
+            shared = _SHARED[target] = SharedReads()
+            target.add_client_hook(shared.attach)
+        else:
+            shared.forget()
     return shared

@@ -187,7 +187,7 @@ def test_unknown_action_exits_2_with_a_did_you_mean(name: str, hint: str,
 def test_every_command_is_one_module_with_a_command_function() -> None:
     subparsers = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
     assert set(subparsers.choices) == {"validate", "schema", "actions", "run", "grade", "autograder", "cleanup",
-                                       "report", "new", "emulator"}
+                                       "report", "new", "emulator", "verify"}
     for name in subparsers.choices:
         assert callable(importlib.import_module(f"runner.commands.{name}").command), name
 

@@ -71,3 +71,15 @@ def test_sharing_is_per_target() -> None:
     one, two = share_reads(first), share_reads(second)
     assert one is not two
     assert one.attach in first.client_hooks and two.attach not in first.client_hooks
+
+
+def test_a_target_graded_again_asks_the_account_again(emulator: Emulator) -> None:
+    target = Target.for_emulator(emulator, "us-east-1")
+    first = share_reads(target)
+    kms = target.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    kms.disable_key(KeyId=key)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"  # within one grade: remembered
+    assert share_reads(target) is first  # the next grade: the same memory, emptied
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Disabled"

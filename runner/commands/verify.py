@@ -1,0 +1,94 @@
+"""`labrunner verify LAB...`: test each lab's grader against accounts whose history is known; an exit status.
+
+Validates every lab first (an invalid one: every problem printed, exit 2, nothing run), then verifies
+each on the embedded emulator or `--target URL` (`runner.verify.verifier`), printing each case as it
+ends and then the lab's matrix (`runner.verify.matrix`); `--junit` writes one testcase per case × task
+(`runner.verify.junit`). Shared option values: `options.py`; statuses: `exits.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from runner.commands.exits import EXIT_FAILED, EXIT_OK
+from runner.commands.options import check_output, check_vars, choose_region, parse_vars
+from runner.durations import format_duration
+from runner.engine.targets import Target, open_target, parse_target
+from runner.errors import LabError, UsageError
+from runner.model import Lab
+from runner.verify import junit, matrix
+from runner.verify.accounts import Accounts
+from runner.verify.case_run import CaseRun, Settings
+from runner.verify.judge import judge
+from runner.verify.verifier import Verdict, verify
+
+
+def load_labs(paths: list[str]) -> list[Lab]:
+    """Every lab, valid; else a `LabError` with the problems of all of them (nothing runs)."""
+    from runner.validate import validate_file
+
+    labs, problems = [], []
+    for path in paths:
+        lab, found = validate_file(path, path)
+        problems += found
+        if lab is not None:
+            labs.append(lab)
+    if problems:
+        raise LabError(problems)
+    return labs
+
+
+def command(args: argparse.Namespace, out: TextIO) -> int:
+    """`labrunner verify`: 0 every grade as expected, 1 a disagreement, 2 bad input (nothing run)."""
+    overrides = parse_vars(list(args.var or []))
+    kind, _ = parse_target(args.target)
+    if kind == "aws":
+        raise UsageError("--target aws: verify makes a fresh account for every case; run it on the embedded "
+                         "emulator (the default) or an AWS-compatible endpoint (--target URL)")
+    if args.parallel < 1:
+        raise UsageError(f"--parallel: expected at least 1, got {args.parallel}")
+    labs = load_labs(list(args.labs))
+    for lab in labs:
+        check_vars(lab, overrides)
+    if args.junit:
+        check_output(args.junit, "--junit")
+    regions = [choose_region(args.region, lab.region) for lab in labs]
+    base = open_target(args.target, regions[0])
+    settings = Settings(overrides=overrides, seed=args.seed)
+    verdicts: list[Verdict] = []
+    try:
+        for lab, region in zip(labs, regions, strict=True):
+            where = base if region == base.region else _in_region(base, region)
+            verdicts.append(_verify_lab(lab, where, settings, args.parallel, out))
+    finally:
+        base.close()
+    out.write(matrix.summary(verdicts))
+    if args.junit:
+        out.write(f"junit: {junit.write(args.junit, verdicts)}\n")
+    return EXIT_OK if all(v.passed for v in verdicts) else EXIT_FAILED
+
+
+def _in_region(base: Target, region: str) -> Target:
+    if base.emulator is not None:
+        return Target.for_emulator(base.emulator, region)
+    assert base.endpoint is not None
+    return Target.at_endpoint(base.endpoint, region)
+
+
+def _verify_lab(lab: Lab, base: Target, settings: Settings, parallel: int, out: TextIO) -> Verdict:
+    out.write(f"labrunner verify {lab.name}: {lab.title}\n")
+    out.write(f"  {base.describe()}  |  every case in a fresh account, {parallel} at a time\n")
+    out.flush()
+
+    def done(run: CaseRun) -> None:
+        cells = judge(lab, run)
+        wrong = sum(1 for cell in cells if cell.verdict == "disagrees")
+        status = f"{wrong} disagreement{'s' if wrong != 1 else ''}" if wrong else "as expected"
+        error = f" ({run.error})" if run.error else ""
+        out.write(f"  case {run.case.title}: {status}, {format_duration(run.seconds)}{error}\n")
+        out.flush()
+
+    verdict = verify(lab, Accounts(base), settings, parallel, on_case=done)
+    out.write("\n" + matrix.render(verdict) + "\n")
+    return verdict
