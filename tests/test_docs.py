@@ -97,3 +97,16 @@ def test_the_guide_s_example_of_alternatives_and_mistakes_passes_verify(tmp_path
                      Settings())
     assert verdict.passed, [f"{c.row}, {c.task.id}: {c.reason}" for c in verdict.disagreements]
     assert {case.kind for case in verdict.cases} == {"untouched", "reference", "leave-out", "alternative", "mistake"}
+
+
+def test_the_grading_guide_lists_every_bound_on_reading_student_data_with_its_value() -> None:
+    from runner.actions import bounds
+
+    guide = (ROOT / "docs" / "grading.md").read_text()
+    section = guide.split("## Reading student data safely", 1)[1].split("\n## ", 1)[0]
+    for name, value in vars(bounds).items():
+        if not name.startswith("MAX_"):
+            continue
+        shown = bounds.size_text(value) if name.endswith("_BYTES") else f"{value:,}"
+        assert f"`{name}`" in section, f"docs/grading.md does not list {name}"
+        assert shown in section, f"docs/grading.md does not give {name}'s value ({shown})"

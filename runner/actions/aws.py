@@ -3,7 +3,8 @@
 Also what the other actions and the engine use to call botocore and read its answers: `prepare_params`
 (a lab's YAML as botocore takes it), `plain`, which turns a boto3 response into JSON-ready data
 (streaming bodies and bytes become `{size, sha256[, text]}`, datetimes ISO 8601 strings, secrets "***"),
-and `digest`. How a call fails (`ActionFailed`, `aws_errors`) is `failures.py`.
+`digest` and `read_stream`, which hashes a body as it arrives, within `bounds.MAX_BODY_BYTES`. How a
+call fails (`ActionFailed`, `aws_errors`) is `failures.py`; how much a step may read is `bounds.py`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import datetime as dt
 import decimal
 import hashlib
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from runner.actions.bounds import MAX_BODY_BYTES, MAX_PAGINATED_ITEMS, exceeded, size_text
 from runner.actions.declare import ActionContext
 from runner.actions.failures import aws_errors
 from runner.aws_models import AwsOperation
@@ -23,15 +26,58 @@ from runner.secret_keys import REDACTED, is_secret_key
 
 #: Bodies up to this size that decode as UTF-8 are kept as `text` in results.
 TEXT_LIMIT = 64 * 1024
+#: How much of a body is read at a time while it is hashed.
+_CHUNK = 1024 * 1024
 
 
 def digest(data: bytes, *, text: bool = True) -> dict[str, Any]:
     """`{size, sha256}` of some bytes, plus `text` when they are small UTF-8."""
-    summary: dict[str, Any] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-    if text and len(data) <= TEXT_LIMIT:
+    return _summary(len(data), hashlib.sha256(data).hexdigest(), data if text else None)
+
+
+def _summary(size: int, sha256: str, head: bytes | None) -> dict[str, Any]:
+    summary: dict[str, Any] = {"size": size, "sha256": sha256}
+    if head is not None and size <= TEXT_LIMIT:
         with contextlib.suppress(UnicodeDecodeError):
-            summary["text"] = data.decode("utf-8")
+            summary["text"] = head.decode("utf-8")
     return summary
+
+
+def read_stream(stream: Any, what: str, *, declared: int | None = None, deadline: float | None = None,
+                clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
+    """`digest` of a body, read and hashed a chunk at a time, then closed: at most `MAX_BODY_BYTES`.
+
+    Only the first `TEXT_LIMIT` bytes are kept (for `text`). A body that says (`declared`, its
+    Content-Length) or turns out to be larger than the bound, or that is still arriving at `deadline`
+    (on `clock`), fails the step (`bounds.CODE`): a multi-gigabyte object, or a server that sends a byte
+    a minute, costs a check a known time and no memory. `what` names the body in that message.
+    """
+    try:
+        if declared is not None and declared > MAX_BODY_BYTES:
+            raise exceeded(f"{what} is {size_text(declared)}, more than the {size_text(MAX_BODY_BYTES)} "
+                           "a step reads: not read")
+        # `read1` returns what has arrived (http.client's responses have it): a slow sender cannot hold
+        # a read past the deadline. botocore's StreamingBody has only `read`; AWS does not trickle.
+        read = getattr(stream, "read1", None) or stream.read
+        sha = hashlib.sha256()
+        size = 0
+        head = b""
+        while chunk := read(_CHUNK):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise exceeded(f"{what} is larger than the {size_text(MAX_BODY_BYTES)} a step reads: "
+                               "not read past that")
+            if deadline is not None and clock() > deadline:
+                raise exceeded(f"{what} was still arriving when the step's time ran out "
+                               f"({size_text(size)} read): not read")
+            sha.update(chunk)
+            if len(head) <= TEXT_LIMIT:
+                head += chunk[:TEXT_LIMIT + 1 - len(head)]
+    finally:
+        close = getattr(stream, "close", None)
+        if callable(close):
+            close()
+    return _summary(size, sha.hexdigest(), head)
 
 
 def plain(value: Any, key: str | None = None) -> Any:
@@ -60,13 +106,7 @@ def plain(value: Any, key: str | None = None) -> Any:
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if hasattr(value, "read") and callable(value.read):  # botocore StreamingBody
-        try:
-            data = value.read()
-        finally:
-            close = getattr(value, "close", None)
-            if callable(close):
-                close()
-        return digest(data if isinstance(data, bytes) else str(data).encode())
+        return read_stream(value, f"the body of '{key}'" if key else "a response body")
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
@@ -101,16 +141,34 @@ def prepare_params(op: AwsOperation, params: Mapping[str, Any]) -> dict[str, Any
 def call_operation(ctx: ActionContext, op: AwsOperation, params: dict[str, Any], *, paginate: bool) -> Any:
     """Call one operation on the run's target and return its response without `ResponseMetadata`.
 
-    With `paginate`, every page is fetched and merged by botocore's paginator (its result keys are
-    concatenated). botocore errors are raised as `ActionFailed`.
+    With `paginate`, the pages are fetched and merged by botocore's paginator (its result keys are
+    concatenated), up to `MAX_PAGINATED_ITEMS`: an answer with more fails the step. A streaming body
+    (GetObject's) is hashed as it arrives, and one whose Content-Length is over `MAX_BODY_BYTES` is not
+    read at all. botocore errors are raised as `ActionFailed`.
     """
     client = ctx.client(op.service)
     prepared = prepare_params(op, params)
     with aws_errors():
         if paginate:
-            response = client.get_paginator(op.snake).paginate(**prepared).build_full_result()
+            config = {"PaginationConfig": {"MaxItems": MAX_PAGINATED_ITEMS}}
+            response = client.get_paginator(op.snake).paginate(**prepared, **config).build_full_result()
+            if "NextToken" in response:  # botocore stopped at MaxItems with more to come
+                raise exceeded(f"{op.action} answered more than {MAX_PAGINATED_ITEMS:,} items: not all read; "
+                               "ask for fewer (a prefix or a filter)")
         else:
             response = getattr(client, op.snake)(**prepared)
     response = dict(response)
     response.pop("ResponseMetadata", None)
+    declared = response.get("ContentLength")
+    for name, value in response.items():
+        if hasattr(value, "read") and callable(value.read):
+            response[name] = read_stream(value, _body_name(op, params),
+                                         declared=declared if isinstance(declared, int) else None)
     return plain(response)
+
+
+def _body_name(op: AwsOperation, params: Mapping[str, Any]) -> str:
+    """How a message names the body an operation answered: the object, for S3."""
+    if op.service == "s3" and "Bucket" in params and "Key" in params:
+        return f"object s3://{params['Bucket']}/{params['Key']}"
+    return f"the body of {op.service} {op.name}"

@@ -1,17 +1,34 @@
 """CloudTrail as evidence: delivered log files (`cloudtrail.find_events`), which anyone the trail's bucket
 lets write can forge, and the event history (`cloudtrail.lookup_events`), which nobody in the account
 can write; `find_events` confirms what it reads from a bucket against the event history when asked.
-`history` is the event-history reader other actions share (`kms.key_user_history`)."""
+`history` is the event-history reader other actions share (`kms.key_user_history`).
+
+Both read what a student controls (a bucket's files; the parameters of their calls), within the bounds
+of `bounds.py`: past one, a step fails saying what it did not read. `log_files.py` reads one log file as
+it streams.
+"""
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from runner.actions import log_files
+from runner.actions.bounds import (
+    MAX_LOG_FILE_BYTES,
+    MAX_LOG_KEYS,
+    MAX_LOOKUP_PAGES,
+    MAX_MATCHED_BYTES,
+    MAX_RECORD_BYTES,
+    MAX_SEARCH_BYTES,
+    MAX_SEARCH_RECORDS,
+    exceeded,
+    size_text,
+)
 from runner.actions.declare import ActionContext, action
 from runner.actions.failures import ActionFailed, aws_errors
 from runner.durations import parse_moment
@@ -59,9 +76,11 @@ _STRINGS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "s
 def find_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     """Find records in the CloudTrail log files delivered to a bucket since the run began.
 
-    Lists only the date folders since `since`, skips digest files, never downloads a log file twice in
-    one run, and de-duplicates records by `eventID`. The result is `{Events: [...], count, files}`.
-    Retry it while logs arrive: delivery takes minutes on AWS.
+    Lists only the date folders since `since`, skips digest files, reads a log file once for each
+    search of a run, and de-duplicates records by `eventID`. The result is `{Events: [...], count,
+    files}`. Retry it while logs arrive: delivery takes minutes on AWS. A bucket holds whatever its owner
+    put there: past the bounds of `runner.actions.bounds` (files listed, a file's size once decompressed,
+    a record's size and depth, the records that match) the step fails, saying what it did not read.
 
     A log file is only as trustworthy as the bucket it sits in: whoever may write there can put a
     made-up one. With `confirm: history` a record counts only if the event history (LookupEvents, which
@@ -90,27 +109,30 @@ def find_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     account = params.get("account") or _caller_account(ctx)
     prefix = (params.get("prefix") or "").strip("/")
     base = f"{prefix}/AWSLogs/{account}/CloudTrail/{region}/" if prefix else f"AWSLogs/{account}/CloudTrail/{region}/"
-    files: dict[tuple[str, str], list[dict[str, Any]]] = ctx.cache.setdefault(_CACHE_KEY, {})
     client = ctx.client("s3")
     wanted = _Filter(params, since)
-    found: dict[str, dict[str, Any]] = {}
-    read = downloaded = 0
+    # What each file held that this search keeps (few records, if any), not the files: a bucket's files
+    # are its owner's to make large.
+    matched: dict[tuple[str, str], list[tuple[dict[str, Any], int]]] = (
+        ctx.cache.setdefault(_CACHE_KEY, {}).setdefault(wanted.signature, {}))
+    budget = _Budget(f"s3://{bucket}/{base}", since)
+    found = _Kept()
+    downloaded = 0
     with aws_errors():
-        for key in _log_keys(client, bucket, base, since, now):
-            read += 1
-            if (bucket, key) not in files:
-                files[(bucket, key)] = _records(client.get_object(Bucket=bucket, Key=key)["Body"].read(), key)
+        keys = _log_keys(client, bucket, base, since, now)
+        for key, size in keys:
+            if (bucket, key) not in matched:
+                matched[(bucket, key)] = _matching(client, bucket, key, size, wanted, budget)
                 downloaded += 1
-            for record in files[(bucket, key)]:
-                event_id = str(record.get("eventID") or id(record))
-                if event_id not in found and wanted(record):
-                    found[event_id] = record
-    result: dict[str, Any] = {"files": read, "downloaded": downloaded, "since": since.isoformat()}
+            for record, length in matched[(bucket, key)]:
+                found.add(record, length)
+    result: dict[str, Any] = {"files": len(keys), "downloaded": downloaded, "since": since.isoformat()}
+    records = found.records
     if params.get("confirm") == "history":
-        confirmed = _confirmed(ctx, list(found.values()), wanted, since)
-        result["unconfirmed"] = len(found) - len(confirmed)
-        found = confirmed
-    events = sorted(found.values(), key=lambda r: str(r.get("eventTime", "")))
+        confirmed = _confirmed(ctx, list(records.values()), wanted, since)
+        result["unconfirmed"] = len(records) - len(confirmed)
+        records = confirmed
+    events = sorted(records.values(), key=lambda r: str(r.get("eventTime", "")))
     return {"Events": events, "count": len(events), **result}
 
 
@@ -122,15 +144,18 @@ def _confirmed(ctx: ActionContext, records: list[dict[str, Any]], wanted: _Filte
         region = str(record.get("awsRegion") or ctx.region)
         by_lookup.setdefault((region, str(record.get("eventName"))), []).append(record)
     kept: dict[str, dict[str, Any]] = {}
-    # One lookup per region and event name, cached for the run (LookupEvents answers 2 calls a second);
-    # a bucket full of made-up event names gets no more lookups than _MAX_CONFIRM_LOOKUPS.
+    # One lookup per region and event name (LookupEvents answers 2 calls a second); a bucket full of
+    # made-up event names gets no more lookups than _MAX_CONFIRM_LOOKUPS.
     for region, name in sorted(by_lookup)[:_MAX_CONFIRM_LOOKUPS]:
-        known = {str(h.get("eventID")): h for h in history(ctx, region, ("EventName", name), since)}
-        for record in by_lookup[(region, name)]:
-            genuine = known.get(str(record.get("eventID")))
-            if genuine is not None and wanted(genuine) and not genuine.get("errorCode"):
-                kept[str(genuine["eventID"])] = genuine
+        ids = {str(record.get("eventID")) for record in by_lookup[(region, name)]}
+        for genuine in history(ctx, region, ("EventName", name), since, keep=_same_event(ids, wanted)):
+            kept[str(genuine["eventID"])] = genuine
     return kept
+
+
+def _same_event(ids: set[str], wanted: _Filter) -> Callable[[dict[str, Any]], bool]:
+    """Whether an event-history record is one of `ids`, a call that worked, and passes `wanted`."""
+    return lambda record: str(record.get("eventID")) in ids and not record.get("errorCode") and wanted(record)
 
 
 _MAX_CONFIRM_LOOKUPS = 10
@@ -152,15 +177,22 @@ def _caller_account(ctx: ActionContext) -> str:
         return ctx.caller().account
 
 
-def _log_keys(client: Any, bucket: str, base: str, since: datetime, now: datetime) -> Iterator[str]:
-    """Log files in the date folders from `since` to now; digests and files named before `since` skipped."""
+def _log_keys(client: Any, bucket: str, base: str, since: datetime, now: datetime) -> list[tuple[str, int]]:
+    """Log files, as (key, size), in the date folders from `since` to now; digests and files named before
+    `since` skipped. Every key listed counts towards `MAX_LOG_KEYS`, whatever its name."""
     day = since.astimezone(UTC).date()
     last = (now + _DELIVERY_SLACK).date()
     paginator = client.get_paginator("list_objects_v2")
+    listed = 0
+    keys: list[tuple[str, int]] = []
     while day <= last:
         folder = f"{base}{day:%Y/%m/%d}/"
         for page in paginator.paginate(Bucket=bucket, Prefix=folder):
             for item in page.get("Contents", []):
+                listed += 1
+                if listed > MAX_LOG_KEYS:
+                    raise exceeded(f"s3://{bucket}/{base} holds more than {MAX_LOG_KEYS:,} files since "
+                                   f"{since:%Y-%m-%d}, more than CloudTrail writes there in a week: not read")
                 key = item["Key"]
                 match = _LOG_NAME.search(key)
                 if "CloudTrail-Digest" in key or match is None:
@@ -168,19 +200,67 @@ def _log_keys(client: Any, bucket: str, base: str, since: datetime, now: datetim
                 written = datetime.strptime(match.group(1), "%Y%m%dT%H%M").replace(tzinfo=UTC)
                 if written + timedelta(minutes=1) < since:
                     continue
-                yield key
+                keys.append((key, int(item.get("Size") or 0)))
         day += timedelta(days=1)
+    return keys
 
 
-def _records(data: bytes, key: str) -> list[dict[str, Any]]:
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+def _matching(client: Any, bucket: str, key: str, size: int, wanted: _Filter,
+              budget: _Budget) -> list[tuple[dict[str, Any], int]]:
+    """What one log file holds that `wanted` keeps, each with the length of its JSON; read as it streams."""
+    if size > MAX_LOG_FILE_BYTES:
+        raise exceeded(f"log file {key} is {size_text(size)}, larger than any CloudTrail log file: not read")
+    kept = _Kept()
+    body = client.get_object(Bucket=bucket, Key=key)["Body"]
     try:
-        document = json.loads(data)
-    except ValueError:
-        raise ActionFailed("InvalidLogFile", f"{key} is not a CloudTrail log file (not JSON)") from None
-    records = document.get("Records") if isinstance(document, dict) else None
-    return [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
+        for record, length in log_files.records(body, key, budget.spend):
+            budget.spend(records=1)
+            if isinstance(record, dict) and wanted(record):
+                log_files.check_depth(record, f"log file {key}")
+                kept.add(record, length)
+    finally:
+        body.close()
+    return kept.items
+
+
+@dataclass
+class _Budget:
+    """What one search may still read, all its files together; `where` and `since` name the search."""
+
+    where: str
+    since: datetime
+    size: int = 0
+    records: int = 0
+
+    def spend(self, size: int = 0, records: int = 0) -> None:
+        self.size += size
+        self.records += records
+        if self.size > MAX_SEARCH_BYTES:
+            raise exceeded(f"the log files in {self.where} since {self.since:%Y-%m-%d} hold more than "
+                           f"{size_text(MAX_SEARCH_BYTES)} of records: not all read")
+        if self.records > MAX_SEARCH_RECORDS:
+            raise exceeded(f"the log files in {self.where} since {self.since:%Y-%m-%d} hold more than "
+                           f"{MAX_SEARCH_RECORDS:,} records: not all read")
+
+
+class _Kept:
+    """The records a search keeps: each once (by `eventID`), their JSON within `MAX_MATCHED_BYTES`."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+        self.items: list[tuple[dict[str, Any], int]] = []
+        self.size = 0
+
+    def add(self, record: dict[str, Any], length: int) -> None:
+        event_id = str(record.get("eventID") or id(record))
+        if event_id in self.records:
+            return
+        self.size += length
+        if self.size > MAX_MATCHED_BYTES:
+            raise exceeded(f"the records that match take more than {size_text(MAX_MATCHED_BYTES)}: not all kept; "
+                           "narrow the search (its filters, or its window)")
+        self.records[event_id] = record
+        self.items.append((record, length))
 
 
 def _strings(value: Any) -> frozenset[str]:
@@ -190,16 +270,25 @@ def _strings(value: Any) -> frozenset[str]:
 
 
 class _Filter:
-    """Whether a record matches every filter the step gives (each list filter: any of its values)."""
+    """Whether a record matches every filter the step gives (each list filter: any of its values);
+    `errors`: whether a failed call (`errorCode`) can match."""
 
-    def __init__(self, params: dict[str, Any], since: datetime) -> None:
+    def __init__(self, params: dict[str, Any], since: datetime, *, errors: bool = True) -> None:
         self.names = _strings(params.get("event_name"))
         self.sources = _strings(params.get("event_source"))
         self.arns = _strings(params.get("resource_arn"))
         self.contains = sorted(_strings(params.get("contains")))
         self.since = since
+        self.errors = errors
+
+    @property
+    def signature(self) -> tuple[Any, ...]:
+        """The same for two filters that keep the same records (a cache key)."""
+        return (self.names, self.sources, self.arns, tuple(self.contains), self.since, self.errors)
 
     def __call__(self, record: dict[str, Any]) -> bool:
+        if not self.errors and record.get("errorCode"):
+            return False
         if self.names and record.get("eventName") not in self.names:
             return False
         if self.sources and record.get("eventSource") not in self.sources:
@@ -227,8 +316,8 @@ def _event_time(record: dict[str, Any]) -> datetime:
 
 _LOOKUP_KEYS = ("EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource",
                 "AccessKeyId")
-#: LookupEvents answers 50 events a page at 2 requests a second: stop paging somewhere sane.
-_MAX_LOOKUP_PAGES = 100
+#: LookupEvents answers 50 events a page (its default and its most).
+_EVENTS_PER_PAGE = 50
 
 
 @action(
@@ -266,7 +355,9 @@ def lookup_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     what a student did even after they deleted the resources. Pages LookupEvents with at most one lookup
     attribute (the API's limit) over the window, parses each event's `CloudTrailEvent` record, then keeps
     the records that pass every filter (as `cloudtrail.find_events` does). Calls that failed are left
-    out unless `include_errors`. The result is `{Events: [records, oldest first], count, since, truncated}`.
+    out unless `include_errors`. The result is `{Events: [records, oldest first], count, since}`. A
+    student makes the events: past `MAX_LOOKUP_PAGES` pages, or records that match beyond
+    `MAX_MATCHED_BYTES`, the step fails, saying what it did not read.
 
     Example::
 
@@ -281,17 +372,22 @@ def lookup_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     since = window_start(params.get("since"), ctx.run_started)
     until = window_start(params["until"], ctx.run_started) if params.get("until") else None
     region = params.get("region") or ctx.region
-    records, truncated = _history(ctx.client("cloudtrail", region), _lookup_attribute(params), since, until)
-    wanted = _Filter(params, since)
-    keep_errors = bool(params.get("include_errors", False))
-    events = [r for r in records if wanted(r) and (keep_errors or not r.get("errorCode"))]
-    return {"Events": events, "count": len(events), "since": since.isoformat(), "truncated": truncated}
+    wanted = _Filter(params, since, errors=bool(params.get("include_errors", False)))
+    events = history(ctx, region, _lookup_attribute(params), since, until, keep=wanted)
+    return {"Events": events, "count": len(events), "since": since.isoformat()}
 
 
 def history(ctx: ActionContext, region: str, attribute: tuple[str, str] | None, since: datetime,
-            until: datetime | None = None) -> list[dict[str, Any]]:
-    """The event history's records for one lookup attribute over [since, until], oldest first."""
-    return _history(ctx.client("cloudtrail", region), attribute, since, until)[0]
+            until: datetime | None = None, *, keep: Callable[[dict[str, Any]], bool] | None = None,
+            ) -> list[dict[str, Any]]:
+    """The event history's records for one lookup attribute over [since, until] that `keep` keeps (every
+    one by default), oldest first. Only those are held: LookupEvents is paged (at most `MAX_LOOKUP_PAGES`)
+    and each record judged as it arrives, and those kept may not pass `MAX_MATCHED_BYTES`."""
+    return _history(ctx.client("cloudtrail", region), attribute, since, until, keep or _everything)
+
+
+def _everything(record: dict[str, Any]) -> bool:
+    return True
 
 
 def _lookup_attribute(params: dict[str, Any]) -> tuple[str, str] | None:
@@ -308,43 +404,52 @@ def _lookup_attribute(params: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _history(client: Any, attribute: tuple[str, str] | None, since: datetime,
-             until: datetime | None) -> tuple[list[dict[str, Any]], bool]:
+def _history(client: Any, attribute: tuple[str, str] | None, since: datetime, until: datetime | None,
+             keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
     # Without an end, LookupEvents reads up to now, and the same question is the same request: a grade
     # answers it once (runner.grading.sharing; LookupEvents answers 2 calls a second), while a run, whose
-    # steps add events as it goes, asks again.
-    request: dict[str, Any] = {"StartTime": since}
+    # steps add events as it goes, asks again. MaxItems is botocore's own count: it changes no request.
+    request: dict[str, Any] = {"StartTime": since,
+                               "PaginationConfig": {"MaxItems": MAX_LOOKUP_PAGES * _EVENTS_PER_PAGE}}
     if until is not None:
         request["EndTime"] = until
     if attribute is not None:
         request["LookupAttributes"] = [{"AttributeKey": attribute[0], "AttributeValue": attribute[1]}]
-    records: dict[str, dict[str, Any]] = {}
-    truncated = False
+    kept = _Kept()
     with aws_errors():
-        for number, page in enumerate(client.get_paginator("lookup_events").paginate(**request)):
-            if number >= _MAX_LOOKUP_PAGES:
-                truncated = True
-                break
+        pages = client.get_paginator("lookup_events").paginate(**request)
+        for page in pages:
             for event in page.get("Events", []):
-                record = _event_record(event)
-                records.setdefault(str(record.get("eventID") or event.get("EventId") or id(event)), record)
+                record, length = _event_record(event)
+                if keep(record):
+                    log_files.check_depth(record, "the event history")
+                    kept.add(record, length)
+        if pages.resume_token is not None:  # botocore stopped at MaxItems with more to come
+            question = f" with {attribute[0]} {attribute[1]}" if attribute else ""
+            raise exceeded(f"the event history holds more than {MAX_LOOKUP_PAGES} pages of events{question} "
+                           f"since {since:%Y-%m-%d %H:%M}: not all read; narrow the lookup")
     # LookupEvents answers newest first; eventTime has whole seconds, so calls made within one second
     # keep their order only if the answer is reversed before the (stable) sort by time.
-    oldest_first = sorted(reversed(records.values()), key=lambda r: str(r.get("eventTime", "")))
-    return oldest_first, truncated
+    return sorted(reversed(kept.records.values()), key=lambda r: str(r.get("eventTime", "")))
 
 
-def _event_record(event: dict[str, Any]) -> dict[str, Any]:
-    """The CloudTrail record inside an event-history entry (its `CloudTrailEvent` JSON)."""
+def _event_record(event: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """The CloudTrail record inside an event-history entry (its `CloudTrailEvent` JSON), and its length."""
+    text = event.get("CloudTrailEvent") or ""
+    if len(text) > MAX_RECORD_BYTES:
+        raise exceeded(f"the event history holds an event larger than any CloudTrail record "
+                       f"(over {size_text(MAX_RECORD_BYTES)}): not read")
     try:
-        record = json.loads(event.get("CloudTrailEvent") or "")
+        record = json.loads(text)
     except ValueError:
         record = None
+    except RecursionError:  # Python's parser stops near 1,000 levels
+        raise log_files.too_deep("the event history") from None
     if isinstance(record, dict):
-        return record
+        return record, len(text)
     # Only the summary fields survive: enough for names, sources, resources and time.
     moment = event.get("EventTime")
-    return {
+    summary = {
         "eventID": event.get("EventId"),
         "eventName": event.get("EventName"),
         "eventSource": event.get("EventSource"),
@@ -353,3 +458,4 @@ def _event_record(event: dict[str, Any]) -> dict[str, Any]:
         "resources": [{"ARN": r.get("ResourceName"), "type": r.get("ResourceType")}
                       for r in event.get("Resources") or []],
     }
+    return summary, len(json.dumps(summary, default=str))

@@ -10,14 +10,12 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from runner.actions.aws import digest
+from runner.actions.aws import read_stream
 from runner.actions.declare import ActionContext, action
 from runner.actions.failures import ActionFailed
 from runner.durations import parse_duration
 
 DEFAULT_TIMEOUT = 30.0
-#: Response bodies are read up to this size; a lab checks statuses and error documents, not downloads.
-MAX_BODY = 16 * 1024 * 1024
 
 
 @action(
@@ -40,7 +38,8 @@ def request(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     """Send an unsigned HTTP request, like pasting a URL into a browser.
 
     The result has `status`, `headers`, `body` (`{size, sha256, text}`) and, when the body is an
-    AWS error document, `Error: {Code, Message}`.
+    AWS error document, `Error: {Code, Message}`. The body is hashed as it arrives, within
+    `bounds.MAX_BODY_BYTES` and `timeout` (for the whole answer): a URL may lead to a student's server.
 
     Example::
 
@@ -66,8 +65,9 @@ def request(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
         if status not in TRANSIENT_STATUSES:
             break
         time.sleep(min(0.1 * 2**attempt, 2.0))
-    result: dict[str, Any] = {"status": status, "headers": reply_headers, "body": digest(body)}
-    error = aws_error(body)
+    result: dict[str, Any] = {"status": status, "headers": reply_headers, "body": body}
+    # An error document is small: only a body kept as text can be one.
+    error = aws_error(body["text"].encode()) if "text" in body else None
     if error is not None:
         result["Error"] = error
     return result
@@ -78,16 +78,23 @@ TRANSIENT_ATTEMPTS = 5
 
 
 def _send(request: urllib.request.Request, method: str, url: str, timeout: float,
-          *, last: bool) -> tuple[int, dict[str, str], bytes]:
-    """One request: (status, headers, body); status 0 for a connection failure that may be retried."""
+          *, last: bool) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """One request: (status, headers, body digest); status 0 for a connection failure that may be retried."""
+    deadline = time.monotonic() + timeout
+
+    def body(response: Any) -> dict[str, Any]:
+        length = response.headers.get("Content-Length", "")
+        declared = int(length) if method != "HEAD" and length.isdigit() else None  # HEAD: a length, no body
+        return read_stream(response, f"the body of {method} {url}", declared=declared, deadline=deadline)
+
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, dict(response.headers.items()), response.read(MAX_BODY)
+            return response.status, dict(response.headers.items()), body(response)
     except urllib.error.HTTPError as exc:  # 4xx/5xx: what the visitor sees, not a failure of the action
-        return exc.code, dict(exc.headers.items()), exc.read(MAX_BODY)
+        return exc.code, dict(exc.headers.items()), body(exc)
     except (urllib.error.URLError, OSError) as exc:
         if not last:
-            return 0, {}, b""
+            return 0, {}, {}
         reason = getattr(exc, "reason", exc)
         raise ActionFailed("ConnectionError", f"{method} {url}: {reason}") from None
 
@@ -111,7 +118,7 @@ def aws_error(body: bytes) -> dict[str, str] | None:
     if text.startswith(b"{"):
         try:
             document = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what Python's parser takes
             return None
         if isinstance(document, dict):
             code = document.get("__type") or document.get("code") or document.get("Code")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner import registry, templates, value_checks
+from runner.actions import bounds
 from runner.actions.aws import call_operation, plain, prepare_params
 from runner.actions.failures import ActionFailed, failure_from
 from runner.engine import assertions
@@ -29,10 +30,11 @@ from runner.engine.record import AssertionRecord, ErrorInfo, StepRecord, StepSta
 from runner.engine.retrying import Clock, Sleep, Waiting, poll
 from runner.model import Step
 
-#: Error codes that no retry can fix: the request is wrong or not allowed (unless `retry.on` names them).
+#: Error codes that no retry can fix: the request is wrong or not allowed, or what it reads is past a bound
+#: on reading an account's data (unless `retry.on` names them).
 NEVER_RETRY = ("ValidationException", "ValidationError", "ParamValidationError", "InvalidParameterValue",
                "InvalidParameterException", "MalformedPolicyDocumentException", "UnauthorizedOperation",
-               "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch")
+               "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", bounds.CODE)
 _FALSY_TEXT = frozenset({"", "false", "no", "off", "0", "none", "null"})
 
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from testkit import fresh_account, services
+from testkit import StubTarget, fresh_account, services
 
 from runner.actions import cloudtrail
+from runner.actions.bounds import size_text
 from runner.actions.failures import ActionFailed
 from runner.emulator import DEFAULT_ACCOUNT, Emulator
 from runner.engine.context import Services
@@ -86,7 +88,7 @@ def put_log(target: Target, bucket: str, key: str, records: list[dict[str, Any]]
     target.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
 
 
-def test_find_events_reads_each_file_once_and_deduplicates(trail_bucket: tuple[Target, str]) -> None:
+def test_find_events_reads_each_file_once_a_search_and_deduplicates(trail_bucket: tuple[Target, str]) -> None:
     target, bucket = trail_bucket
     now = datetime.now(UTC).replace(microsecond=0)
     started = now - timedelta(minutes=10)
@@ -113,13 +115,15 @@ def test_find_events_reads_each_file_once_and_deduplicates(trail_bucket: tuple[T
     days = {started, now, now + timedelta(minutes=30)}  # the run's days, and the next one near midnight
     assert set(calls.prefixes) == {f"{base}{day:%Y/%m/%d}/" for day in days}
 
-    again = cloudtrail.find_events(ctx, {"bucket": bucket, "contains": ["Eiffel.jpg"],
-                                         "resource_arn": ["arn:aws:kms:k/1"], "event_source": "kms.amazonaws.com"})
-    assert again["count"] == 1 and again["downloaded"] == 0 and len(calls.gets) == 2
-
+    # The same search again (a retry) reads only files it has not read; another search reads them all.
     put_log(target, bucket, log_key(now), [record("Encrypt", now)])
+    again = cloudtrail.find_events(ctx, {"bucket": bucket, "event_name": "Encrypt"})
+    assert again["count"] == 2 and again["downloaded"] == 1 and len(calls.gets) == 3
+    other = cloudtrail.find_events(ctx, {"bucket": bucket, "contains": ["Eiffel.jpg"],
+                                         "resource_arn": ["arn:aws:kms:k/1"], "event_source": "kms.amazonaws.com"})
+    assert other["count"] == 1 and other["downloaded"] == 3 and len(calls.gets) == 6
     third = cloudtrail.find_events(ctx, {"bucket": bucket, "event_name": ["Encrypt", "Decrypt"]})
-    assert third["count"] == 3 and third["downloaded"] == 1 and len(calls.gets) == 3
+    assert third["count"] == 3
     assert [e["eventName"] for e in third["Events"]] == ["Encrypt", "Decrypt", "Encrypt"]  # by time
 
 
@@ -231,3 +235,59 @@ def test_lookup_events_lists_calls_of_one_second_in_the_order_they_were_made(emu
     keys = [client.create_key(Description=f"key {n}")["KeyMetadata"]["KeyId"] for n in range(4)]
     found = cloudtrail.lookup_events(recent(account), {"event_name": "CreateKey"})
     assert [e["responseElements"]["keyMetadata"]["keyId"] for e in found["Events"]] == keys
+
+
+def test_find_events_reads_a_bucket_within_the_bounds(trail_bucket: tuple[Target, str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    target, bucket = trail_bucket
+    now = datetime.now(UTC).replace(microsecond=0)
+    ctx = services(target, now - timedelta(hours=1))
+    calls = Calls(ctx.client("s3"))
+
+    def failure(**params: Any) -> str:
+        with pytest.raises(ActionFailed) as error:
+            cloudtrail.find_events(ctx, {"bucket": bucket, **params})
+        assert error.value.code == "ReadLimitExceeded"
+        return error.value.message
+
+    base = f"s3://{bucket}/AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/"
+    for number in range(3):
+        put_log(target, bucket, log_key(now), [record("Encrypt", now, extra=f"file-{number}")])
+    monkeypatch.setattr(cloudtrail, "MAX_LOG_KEYS", 2)  # a flood: listed, never downloaded
+    assert failure() == (f"{base} holds more than 2 files since {now - timedelta(hours=1):%Y-%m-%d}, more than "
+                         "CloudTrail writes there in a week: not read")
+    assert calls.gets == []
+    monkeypatch.setattr(cloudtrail, "MAX_LOG_KEYS", 100)
+    monkeypatch.setattr(cloudtrail, "MAX_SEARCH_RECORDS", 2)
+    assert failure(event_name="Encrypt").endswith("hold more than 2 records: not all read")
+    monkeypatch.setattr(cloudtrail, "MAX_SEARCH_RECORDS", 100)
+    one = len(json.dumps(record("Encrypt", now)))
+    monkeypatch.setattr(cloudtrail, "MAX_MATCHED_BYTES", 2 * one + 10)
+    assert failure(contains=["file-"]) == (f"the records that match take more than {size_text(2 * one + 10)}: "
+                                           "not all kept; narrow the search (event_name, resource_arn, contains)")
+    assert cloudtrail.find_events(ctx, {"bucket": bucket, "contains": ["file-1"]})["count"] == 1
+    monkeypatch.setattr(cloudtrail, "MAX_SEARCH_BYTES", 2 * one)
+    assert failure(contains=["file-2"]).endswith(f"hold more than {size_text(2 * one)} of records: not all read")
+    monkeypatch.setattr(cloudtrail, "MAX_LOG_FILE_BYTES", 10)  # judged by its listed size: not downloaded
+    gets = len(calls.gets)
+    assert re.fullmatch(r"log file AWSLogs/\S+\.json\.gz is \d+ bytes, larger than any CloudTrail log file: not read",
+                        failure(event_name="Decrypt"))
+    assert len(calls.gets) == gets
+
+
+def test_lookup_events_reads_a_bounded_number_of_pages(stub_target: StubTarget,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cloudtrail, "MAX_LOOKUP_PAGES", 2)
+    monkeypatch.setattr(cloudtrail, "_EVENTS_PER_PAGE", 1)
+    now = datetime.now(UTC).replace(microsecond=0)
+    stub = stub_target.stub("cloudtrail")
+    for number in range(2):
+        event = record("CreateKey", now, event_id=f"e{number}")
+        stub.add_response("lookup_events", {"Events": [{"EventId": f"e{number}", "CloudTrailEvent": json.dumps(event)}],
+                                            "NextToken": f"t{number}"})
+    ctx = services(stub_target, now - timedelta(hours=1))
+    with pytest.raises(ActionFailed) as error:
+        cloudtrail.lookup_events(ctx, {"event_name": "CreateKey"})
+    assert (error.value.code, error.value.message) == (
+        "ReadLimitExceeded", f"the event history holds more than 2 pages of events with EventName CreateKey since "
+                             f"{now - timedelta(hours=1):%Y-%m-%d %H:%M}: not all read; narrow the lookup")

@@ -12,6 +12,7 @@ from botocore.response import StreamingBody
 from engine_helpers import context
 from testkit import CALLER, FakeTime, StubTarget, lab_from
 
+from runner.actions import aws
 from runner.engine.steps import Finished, StepRunner, truthy
 from runner.model import Lab
 
@@ -321,6 +322,46 @@ def test_paginate_merges_every_page(tmp_path: Path, stub_target: StubTarget, fak
                     {"Bucket": "b1", "ContinuationToken": "t"})
     record = run(lab, stub_target, fake_time).record
     assert record.status == "passed", record.summary
+
+
+def test_a_paginated_answer_past_the_bound_fails_the_step(tmp_path: Path, stub_target: StubTarget,
+                                                          fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(aws, "MAX_PAGINATED_ITEMS", 2)
+    lab = one_step(tmp_path, """
+- action: aws.s3.list_objects_v2
+  paginate: true
+  params: {Bucket: b1}
+  retry: {timeout: 1m, interval: 5s}
+""")
+    stub_target.stub("s3").add_response("list_objects_v2", {"Contents": [{"Key": "a"}, {"Key": "b"}, {"Key": "c"}],
+                                                            "IsTruncated": False}, {"Bucket": "b1"})
+    record = run(lab, stub_target, fake_time).record
+    assert (record.status, record.attempts) == ("failed", 1)  # never retried: the bucket will not shrink
+    assert record.summary == ("ReadLimitExceeded: aws.s3.list_objects_v2 answered more than 2 items: not all read; "
+                              "ask for fewer (a prefix or a filter)")
+
+
+def test_an_object_larger_than_a_step_reads_is_not_downloaded(tmp_path: Path, stub_target: StubTarget,
+                                                              fake_time: FakeTime) -> None:
+    lab = one_step(tmp_path, """
+- action: aws.s3.get_object
+  params: {Bucket: b1, Key: Eiffel.jpg}
+""")
+    read: list[int] = []
+
+    class Body(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            read.append(size or -1)
+            return super().read(size)
+
+    body = Body(b"only the start of five gigabytes")
+    stub_target.stub("s3").add_response("get_object", {"Body": StreamingBody(body, 5 << 30), "ContentLength": 5 << 30},
+                                        {"Bucket": "b1", "Key": "Eiffel.jpg"})
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "failed" and record.error is not None and record.error.code == "ReadLimitExceeded"
+    assert record.summary == ("ReadLimitExceeded: object s3://b1/Eiffel.jpg is 5 GiB, more than the 64 MiB a step "
+                              "reads: not read")
+    assert read == [] and body.closed
 
 
 def test_builtin_params_are_checked_again_after_rendering(tmp_path: Path, stub_target: StubTarget,
