@@ -1,11 +1,11 @@
 """`labrunner grade LAB`: run a lab's checks, read-only, on one account or a class; an exit status.
 
 One account (the target, made read-only by `runner.grading.grader`, or the role `--role-arn` names in
-it), or a class (`--accounts` with a `--role-arn` template, `--parallel`: `runner.grading.classroom`);
-then the records, JUnit, Gradescope results and a class's summary CSV (and on GitHub Actions, the
-job summary). A path that names a file is
-written as one file (`names_a_file`). `--print-policy` prints the grader role's policy (`runner.grading.policy`) and
-touches nothing. Shared option values: `options.py`; statuses: `exits.py`.
+it), or a class (`--accounts` with a `--role-arn` template, `--parallel`, `--student-timeout`:
+`runner.grading.classroom`); then the records, JUnit, Gradescope results and a class's summary CSV (and
+on GitHub Actions, the job summary). A path that names a file is written as one file (`names_a_file`).
+`--print-policy` prints the grader role's policy (`runner.grading.policy`) and touches nothing. Shared
+option values: `options.py`; statuses: `exits.py`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -20,12 +21,13 @@ from typing import TextIO
 from runner import workflow_commands
 from runner.commands.exits import EXIT_FAILED, EXIT_OK
 from runner.commands.options import check_output, check_tasks, check_vars, choose_region, parse_faults, parse_vars
-from runner.durations import parse_moment
+from runner.durations import parse_duration, parse_moment
 from runner.engine import github
 from runner.engine.loop import RunOptions
 from runner.engine.record import RunRecord
 from runner.engine.record_files import write_record
 from runner.engine.redaction import Redactor
+from runner.engine.retrying import TimeLimit
 from runner.engine.targets import Target, open_target
 from runner.errors import UsageError
 from runner.grading import classroom, gradescope, junit, policy
@@ -34,6 +36,11 @@ from runner.grading.grader import GradeConsole, grade, options
 from runner.model import Lab
 
 DEFAULT_SINCE = "7d"
+#: How long one student's grade may take in a class. An ordinary student of the KMS lab is graded in
+#: seconds (docs/benchmarks.md); the slowest honest grade the read bounds allow, every evidence question
+#: needing all 50 pages of LookupEvents at 2 requests a second, takes about 7 minutes. A hostile account
+#: then holds one of the `--parallel` slots for at most this (plus one call: `classroom.GRADING_CALLS`).
+DEFAULT_STUDENT_TIMEOUT = "10m"
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime:
@@ -84,6 +91,23 @@ def names_a_file(path: str | Path) -> bool:
     return where.is_file() or (not where.is_dir() and where.suffix.lower() == ".json")
 
 
+def student_time_limit(text: str | None, accounts: str | None) -> TimeLimit | None:
+    """`--student-timeout` for a class (default `DEFAULT_STUDENT_TIMEOUT`); one account has none."""
+    if not accounts:
+        if text is not None:
+            raise UsageError("--student-timeout applies to a class (--accounts FILE); grading one account, "
+                             "stop it with Ctrl-C")
+        return None
+    value = text or DEFAULT_STUDENT_TIMEOUT
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise UsageError(f"--student-timeout: {exc}") from None
+    if seconds <= 0:
+        raise UsageError(f"--student-timeout: expected a duration above zero, got '{value}'")
+    return TimeLimit(seconds, f"this account's grade took longer than --student-timeout ({value.strip()})")
+
+
 def command(args: argparse.Namespace, out: TextIO) -> int:
     """`labrunner grade`: 0 every selected task passed for every student, 1 something is missing (or an
     account could not be graded), 2 bad input (nothing touched)."""
@@ -109,6 +133,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     template = check_role_template(args.role_arn, args.accounts)
     if args.parallel < 1:
         raise UsageError(f"--parallel: expected at least 1, got {args.parallel}")
+    time_limit = student_time_limit(args.student_timeout, args.accounts)
     if args.csv and not args.accounts:
         raise UsageError("--csv applies to a class (--accounts FILE)")
     students = read_accounts(args.accounts) if args.accounts else None
@@ -129,8 +154,8 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     try:
         if students is not None:
             assert template is not None
-            return _grade_class(args, out, lab, target, students, template, options(tasks, overrides, since),
-                                files)
+            opts = replace(options(tasks, overrides, since), time_limit=time_limit)
+            return _grade_class(args, out, lab, target, students, template, opts, files)
         redactor = Redactor()
         console = GradeConsole(out, redactor, since)
         if template is not None:

@@ -77,6 +77,9 @@ def parser() -> argparse.ArgumentParser:
                        help="role to assume: one account's (arn:aws:iam::123456789012:role/Grader), or for a class "
                             "a template such as 'arn:aws:iam::{account}:role/Grader'")
     grade.add_argument("--parallel", type=int, default=4, metavar="N", help="accounts graded at once (default 4)")
+    grade.add_argument("--student-timeout", metavar="DURATION",
+                       help="a class: how long one account's grade may take; then its remaining tasks are "
+                            "reported not graded, and the others carry on (default 10m)")
     grade.add_argument("--record", metavar="PATH",
                        help="record file (one account, or a class of one given a .json path) or folder (a class)")
     grade.add_argument("--junit", metavar="FILE", help="also write JUnit XML")

@@ -9,7 +9,10 @@ rules the loop itself keeps (docs/authoring.md tells authors the same):
 - a step's `cleanup` is rendered and registered when the step succeeds; at the end, however the run
   went (passed, failed, interrupted), the registered cleanups run last-in-first-out, then the lab's
   `cleanup` with every value saved so far; one cleanup failing does not stop the others;
-- Ctrl-C (KeyboardInterrupt) stops the tasks, still runs the cleanups, and the run is `interrupted`.
+- Ctrl-C (KeyboardInterrupt) stops the tasks, still runs the cleanups, and the run is `interrupted`;
+- a run with a time limit (`RunOptions.time_limit`: grading one account of a class) stops at the first
+  step boundary past it: the task it was in and every later one are recorded as not done (the mode's
+  words), with the limit's reason, and the run is an `error` that says so.
 The loop keeps its progress in `Progress` (what has run, what to clean up) so that the ledger can
 persist it for `--resume`. `Runner.run` and `TaskByTask` drive the same public lifecycle: `start`,
 `render_vars`, `run_task` or `skip_task` for each task, `finish`.
@@ -42,8 +45,8 @@ from runner.engine.record import (
 )
 from runner.engine.redaction import Redactor
 from runner.engine.resume import Resume
-from runner.engine.retrying import Clock, Sleep
-from runner.engine.steps import Prepared, base_record, learn_marked
+from runner.engine.retrying import Clock, Deadline, Sleep, TimeLimit
+from runner.engine.steps import TIME_LIMIT, Prepared, base_record, learn_marked
 from runner.engine.targets import Target
 from runner.model import Lab, Step, Task
 
@@ -76,6 +79,7 @@ class RunOptions:
     run_id: str | None = None
     since: datetime | None = None  # grading: the start of the lab's window (`run.since`)
     resume: Resume | None = None  # --resume: what an earlier run's record restores (`resume.plan_resume`)
+    time_limit: TimeLimit | None = None  # grading a class: how long one account's grade may take
 
 
 class Interrupted(Exception):
@@ -143,6 +147,8 @@ class Runner:
         seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
         started = self.wall().astimezone(UTC).replace(microsecond=0)
         begin = self.clock()
+        if options.time_limit is not None:
+            self.steps.deadline = Deadline.start(options.time_limit, self.clock)
         ctx = RunContext.create(self.lab, RunInfo(run_id, started, self.mode.name, options.since), self.target,
                                 seed, redactor=self.redactor)
         progress = Progress(ctx, started, begin)
@@ -213,6 +219,11 @@ class Runner:
                 progress.tasks.append(self.options.resume.tasks[task.id])  # passed in the earlier run
                 self.observer.task_finished(progress.tasks[-1])
                 continue
+            if self.steps.deadline is not None and self.steps.out_of_time():
+                progress.tasks.append(replace(self.skip_task(task, self._not_done(self.steps.deadline)),
+                                              status="error"))
+                self.observer.task_finished(progress.tasks[-1])
+                continue
             if blocked is not None:
                 progress.tasks.append(self.skip_task(task, blocked))
                 self.observer.task_finished(progress.tasks[-1])
@@ -224,6 +235,15 @@ class Runner:
                     progress.tasks.append(self.skip_task(later, "skipped: the run was interrupted"))
                 raise KeyboardInterrupt from None
             blocked = self.mode.blocked_by(record, self.options.keep_going)
+        deadline = self.steps.deadline
+        not_done = sum(1 for t in progress.tasks if deadline is not None and t.summary == self._not_done(deadline))
+        if deadline is not None and not_done:
+            progress.status = "error"
+            progress.error = f"{deadline.reason}: {not_done} task{'s' if not_done != 1 else ''} {self.mode.not_done}"
+
+    def _not_done(self, deadline: Deadline) -> str:
+        """The summary of a task the time limit kept from running, or from finishing."""
+        return f"{self.mode.not_done}: {deadline.reason}"
 
     def _run_quietly(self, steps: tuple[Step, ...], ctx: RunContext) -> RunContext:
         """Run steps for what they save, unrecorded and unseen by the observer."""
@@ -278,7 +298,12 @@ class Runner:
             record = self._task_record(task, done, begin, Credit("error", "interrupted"))
             self.observer.task_finished(record)
             raise Interrupted(record, ctx) from None
-        record = self._task_record(task, done, begin, self.mode.credit(task, done))
+        credit = self.mode.credit(task, done)
+        deadline = self.steps.deadline
+        if deadline is not None and any(r.error is not None and r.error.kind == TIME_LIMIT
+                                        for records in done.values() for r in records):
+            credit = Credit("error", self._not_done(deadline))  # cut short: what did not run could have passed
+        record = self._task_record(task, done, begin, credit)
         self.observer.task_finished(record)
         return record, ctx
 

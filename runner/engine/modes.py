@@ -61,6 +61,8 @@ class RunMode(ABC):
     cleans_up: bool
     #: Whether the record shows `since`, the start of the window that actions look back over.
     shows_window: bool
+    #: What the record says of a task the run's time limit kept from running: "not run: <reason>".
+    not_done = "not run"
 
     @abstractmethod
     def prepare(self, target: Target) -> None:

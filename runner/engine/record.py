@@ -27,7 +27,8 @@ NOT_SELECTED = "skipped: not selected (--task)"
 class ErrorInfo:
     """Why a step did not pass, when it is not an assertion: an AWS error, a template, a crash."""
 
-    kind: str  # "aws" (the action failed), "render", "params", "crash", "interrupted", "expect_error"
+    kind: str  # "aws" (the action failed), "render", "params", "crash", "interrupted", "expect_error",
+    # "time_limit" (the run ran out of time before it)
     message: str
     code: str | None = None
     status: int | None = None

@@ -1,10 +1,12 @@
-"""Polling one step until it passes or its time runs out: tenacity, with the clock and sleep injected.
+"""Polling one step until it passes or its time runs out: tenacity, with the clock and sleep injected;
+and the time limit of a whole run (`TimeLimit`, `Deadline`).
 
 Used by `steps.py`, which decides what counts as a retryable outcome (the lab format's rule: reads on
 any failure, mutating steps only on the codes in `retry.on`); this module only schedules attempts.
 The pause starts at `interval`, grows by `backoff` after each attempt, is capped at `max_interval`, and
-never runs past the timeout: the last attempt happens at the deadline at the latest. tenacity reads
-`time.monotonic` itself, so stop and wait are computed from the injected clock instead of its state.
+never runs past the timeout, nor past the run's deadline: the last attempt happens then at the latest.
+tenacity reads `time.monotonic` itself, so stop and wait are computed from the injected clock instead of
+its state.
 """
 
 from __future__ import annotations
@@ -21,6 +23,29 @@ from runner.model import Retry
 T = TypeVar("T")
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """How long a whole run may take, and why, in words the record shows (grading one account of a class)."""
+
+    seconds: float
+    reason: str  # e.g. "this account's grade took longer than --student-timeout (10m)"
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A `TimeLimit` started: when, on the run's clock, its time is up."""
+
+    at: float
+    reason: str
+
+    @classmethod
+    def start(cls, limit: TimeLimit, clock: Clock) -> Deadline:
+        return cls(clock() + limit.seconds, limit.reason)
+
+    def passed(self, clock: Clock) -> bool:
+        return clock() >= self.at
 
 
 @dataclass(frozen=True)
@@ -47,8 +72,10 @@ def poll(
     clock: Clock = time.monotonic,
     sleep: Sleep = time.sleep,
     on_wait: Callable[[T, Waiting], None] | None = None,
+    deadline: Deadline | None = None,
 ) -> Polled[T]:
-    """Run `attempt(n)` (n from 1) until `retryable(outcome)` is false or the policy's time is up.
+    """Run `attempt(n)` (n from 1) until `retryable(outcome)` is false or the policy's time is up, or
+    the run's `deadline` has passed.
 
     Without a policy the step runs once. Exceptions from `attempt` (KeyboardInterrupt) propagate.
     """
@@ -63,14 +90,16 @@ def poll(
     if policy is None:
         return Polled(call(), 1, 0.0)
 
-    deadline = clock() + policy.timeout
+    until = clock() + policy.timeout
+    if deadline is not None:
+        until = min(until, deadline.at)
 
     def pause(state: tenacity.RetryCallState) -> float:
         grown = policy.interval * policy.backoff ** (state.attempt_number - 1)
-        return max(0.0, min(grown, policy.max_interval, deadline - clock()))
+        return max(0.0, min(grown, policy.max_interval, until - clock()))
 
     def out_of_time(state: tenacity.RetryCallState) -> bool:
-        return clock() >= deadline
+        return clock() >= until
 
     def nap(seconds: float) -> None:
         nonlocal waited
@@ -81,7 +110,7 @@ def poll(
         if on_wait is not None and state.outcome is not None and state.next_action is not None:
             pause_s = float(state.next_action.sleep)
             on_wait(state.outcome.result(), Waiting(state.attempt_number, pause_s,
-                                                    max(0.0, deadline - clock() - pause_s)))
+                                                    max(0.0, until - clock() - pause_s)))
 
     def last(state: tenacity.RetryCallState) -> T:
         assert state.outcome is not None

@@ -27,7 +27,7 @@ from runner.engine.assertions import Check
 from runner.engine.context import RunContext
 from runner.engine.observer import NullObserver, Observer
 from runner.engine.record import AssertionRecord, ErrorInfo, StepRecord, StepStatus
-from runner.engine.retrying import Clock, Sleep, Waiting, poll
+from runner.engine.retrying import Clock, Deadline, Sleep, Waiting, poll
 from runner.model import Step
 
 #: Error codes that no retry can fix: the request is wrong or not allowed, or what it reads is past a bound
@@ -36,6 +36,8 @@ NEVER_RETRY = ("ValidationException", "ValidationError", "ParamValidationError",
                "InvalidParameterException", "MalformedPolicyDocumentException", "UnauthorizedOperation",
                "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", bounds.CODE)
 _FALSY_TEXT = frozenset({"", "false", "no", "off", "0", "none", "null"})
+#: The `ErrorInfo.kind` of a step that the run's time limit kept from running.
+TIME_LIMIT = "time_limit"
 
 
 def code_matches(code: str, wanted: tuple[str, ...]) -> bool:
@@ -123,18 +125,33 @@ class PrepareError(Exception):
 
 
 class StepRunner:
-    """Runs steps against one target, with an injectable clock and sleep (tests take no real time)."""
+    """Runs steps against one target, with an injectable clock and sleep (tests take no real time).
+
+    `deadline`: when the run's time is up (`loop.RunOptions.time_limit`). A step is the unit of work a
+    run can stop between (a thread cannot be stopped in the middle of a call): past the deadline a step
+    is not run, and a retried step waits for no attempt after it.
+    """
 
     def __init__(self, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep,
                  observer: Observer | None = None) -> None:
         self.clock = clock
         self.sleep = sleep
         self.observer: Observer = observer or NullObserver()
+        self.deadline: Deadline | None = None
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and self.deadline.passed(self.clock)
 
     # ---- the whole step
 
     def run(self, step: Step, ctx: RunContext) -> Finished:
-        """Prepare and execute one step; on success, register its cleanup (rendered with its saves)."""
+        """Prepare and execute one step; on success, register its cleanup (rendered with its saves).
+        Past the deadline, the step's record says it was not run, and why."""
+        if self.deadline is not None and self.out_of_time():
+            record = base_record(step, "error", error=ErrorInfo(TIME_LIMIT, self.deadline.reason),
+                                 summary=f"not run: {self.deadline.reason}")
+            self.observer.step_finished(record)
+            return Finished(record, ctx)
         started = self.clock()
         prepared = self.prepare(step, ctx)
         if isinstance(prepared, StepRecord):
@@ -240,7 +257,7 @@ class StepRunner:
 
         polled = poll(lambda _: self._attempt(prepared, ctx), policy=step.retry,
                       retryable=lambda outcome: outcome.retryable, clock=self.clock, sleep=self.sleep,
-                      on_wait=waiting)
+                      on_wait=waiting, deadline=self.deadline)
         outcome = polled.outcome
         saved: dict[str, Any] = {}
         status, error, summary = outcome.status, outcome.error, outcome.summary
@@ -252,6 +269,12 @@ class StepRunner:
                 status, error, summary = "error", ErrorInfo(exc.kind, exc.message), exc.message
         if status != "passed" and polled.attempts > 1 and summary:
             summary = f"{summary} (after {polled.attempts} attempts, {polled.waited:g}s waiting)"
+        deadline = self.deadline
+        if (status != "passed" and deadline is not None and step.retry is not None
+                and begin + step.retry.timeout > deadline.at and deadline.passed(self.clock)):
+            # The run's time limit, not the step's own timeout, ended its attempts: it could still have passed.
+            status, error = "error", ErrorInfo(TIME_LIMIT, deadline.reason)
+            summary = f"{summary or status}; not retried further: {deadline.reason}"
         record = base_record(
             step, status, attempts=polled.attempts, duration_s=round(self.clock() - begin, 3),
             waited_s=round(polled.waited, 3), params=prepared.params, result=outcome.result,

@@ -26,6 +26,19 @@ _FALLBACK_KEY = ("testing", "testing")  # what an emulator accepts when no crede
 
 
 @dataclass(frozen=True)
+class CallLimits:
+    """How long one API call may take: botocore's timeouts and attempts. A call whose endpoint never
+    answers costs about `max_attempts` x (`connect_timeout` + `read_timeout`), plus the backoff between
+    attempts (standard mode: jittered, doubling, at most 20 s each)."""
+
+    connect_timeout: float = 10
+    read_timeout: float = 60
+    # Standard mode retries throttling and 5xx with jittered backoff; ten attempts ride out a throttled
+    # burst (AWS's own SDK guidance for control-plane calls).
+    max_attempts: int = 10
+
+
+@dataclass(frozen=True)
 class Identity:
     """STS GetCallerIdentity: the `caller` namespace of templates."""
 
@@ -96,8 +109,9 @@ class Target:
     """A place to run a lab: a boto3 session plus where its requests go."""
 
     def __init__(self, kind: Kind, region: str, session: Any, endpoint: str | None = None,
-                 emulator: Any = None, owns_emulator: bool = False) -> None:
+                 emulator: Any = None, owns_emulator: bool = False, limits: CallLimits = CallLimits()) -> None:
         self.kind: Kind = kind
+        self.limits = limits
         self.region = region
         self.session = session
         self.endpoint = endpoint.rstrip("/") if endpoint else None
@@ -180,12 +194,10 @@ class Target:
         from botocore.config import Config
 
         options: dict[str, Any] = {
-            # Standard mode retries throttling and 5xx with jittered backoff; ten attempts ride out
-            # a throttled burst (AWS's own SDK guidance for control-plane calls).
-            "retries": {"mode": "standard", "max_attempts": 10},
+            "retries": {"mode": "standard", "max_attempts": self.limits.max_attempts},
             "user_agent_extra": "labrunner",
-            "connect_timeout": 10,
-            "read_timeout": 60,
+            "connect_timeout": self.limits.connect_timeout,
+            "read_timeout": self.limits.read_timeout,
         }
         if service == "s3":
             # Presigned URLs and SSE-KMS objects need SigV4; emulators serve buckets on one host.

@@ -3,8 +3,10 @@
 For each student, the instructor's credentials (the base target's) assume `--role-arn` with `{account}`
 filled in; a new read-only target uses the temporary credentials, and `grader.grade` runs the lab on it.
 Whatever goes wrong for one account (the role is missing, STS refuses, throttling outlasts the retries,
-a timeout, the role lands in another account) becomes that student's `error` result; the others go on.
-Then the summary (students x tasks) for the terminal and CSV, and one record per student.
+a timeout, the role lands in another account, the grade outlasts `RunOptions.time_limit`) becomes that
+student's `error` result; the others go on. A student's calls have tighter limits than a run's
+(`GRADING_CALLS`), so that no single call holds a grade long past its time limit. Then the summary
+(students x tasks) for the terminal and CSV, and one record per student.
 """
 
 from __future__ import annotations
@@ -23,13 +25,17 @@ from typing import Any
 from runner.engine.loop import RunOptions
 from runner.engine.record import NOT_SELECTED, RunRecord, TargetRecord, TaskRecord
 from runner.engine.record_files import write_record, write_text
-from runner.engine.targets import Target, new_session
+from runner.engine.targets import CallLimits, Target, new_session
 from runner.grading.accounts import Student
 from runner.grading.grader import grade
 from runner.model import Lab
 from runner.safe_text import csv_cell
 
 SESSION_NAME = "labrunner-grade"
+#: One call of a student's grade: an endpoint that never answers costs it 5 x (5 s + 20 s) and the
+#: backoff between attempts (at most 1 + 2 + 4 + 8 s): under 2.5 minutes. Five attempts still ride out
+#: LookupEvents' throttling (2 requests a second, and a grade asks one question at a time).
+GRADING_CALLS = CallLimits(connect_timeout=5, read_timeout=20, max_attempts=5)
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ class Classroom:
         session = new_session(aws_access_key_id=credentials["AccessKeyId"],
                               aws_secret_access_key=credentials["SecretAccessKey"],
                               aws_session_token=credentials["SessionToken"], region_name=self.base.region)
-        return Target(self.base.kind, self.base.region, session, self.base.endpoint)
+        return Target(self.base.kind, self.base.region, session, self.base.endpoint, limits=GRADING_CALLS)
 
     def grade_student(self, student: Student) -> StudentResult:
         try:
@@ -94,7 +100,8 @@ class Classroom:
                 raise GradingError(f"the role landed in account {account}, not {student.account}")
             options = replace(self.options, run_id=secrets.token_hex(4))
             record = grade(self.lab, target, options, student=student.name, **self.runner_options)
-            return StudentResult(student, record)
+            # A grade that could not finish (its time limit, a var that did not render) says why.
+            return StudentResult(student, record, record.error if record.status == "error" else None)
         except GradingError as exc:
             return StudentResult(student, self.error_record(student, str(exc)), str(exc))
         except Exception as exc:  # one account's surprise must not stop the class

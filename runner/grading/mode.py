@@ -34,6 +34,7 @@ class Grade(RunMode):
     name = "grade"
     cleans_up = False  # grading changes nothing, so there is nothing of the lab's to clean up
     shows_window = True
+    not_done = "not graded"
 
     def prepare(self, target: Target) -> None:
         guard(target)

@@ -8,6 +8,7 @@ from testkit import FakeTime, StubTarget, lab_from
 
 from runner.engine.loop import Runner, RunOptions
 from runner.engine.record import RunRecord
+from runner.engine.retrying import TimeLimit
 
 LAB = """\
 lab: loop
@@ -123,3 +124,67 @@ def test_interrupt_during_cleanup_stops_cleaning_and_says_so(tmp_path: Path, stu
     assert [(s.key, s.status) for s in record.cleanup] == [
         ("undo-second", "error"), ("undo-first", "skipped"), ("lab-cleanup", "skipped")]
     assert record.error == "interrupted during cleanup: some resources may remain"
+
+
+SLOW = """\
+lab: slow
+title: Slow
+tasks:
+  - id: one
+    title: One
+    steps:
+      - id: wait
+        action: aws.s3.head_bucket
+        params: {Bucket: b1}
+        retry: {timeout: 5m, interval: 10s}
+      - id: after
+        action: aws.s3.list_buckets
+  - id: two
+    title: Two
+    steps:
+      - id: later
+        action: aws.s3.list_buckets
+"""
+
+
+def test_a_time_limit_stops_the_run_at_the_next_step_and_says_why(tmp_path: Path, stub_target: StubTarget) -> None:
+    s3 = stub_target.stub("s3")
+    for _ in range(7):  # attempts at 0, 10, ... 60 s: the retry stops at the run's deadline, not at 5 minutes
+        s3.add_client_error("head_bucket", "404", "Not Found", http_status_code=404)
+    limit = TimeLimit(60, "the run took longer than a minute")
+    record = run(tmp_path, stub_target, SLOW, time_limit=limit)
+    one, two = record.tasks
+    wait, after = one.steps
+    assert (wait.status, wait.attempts, wait.waited_s) == ("error", 7, 60.0)
+    assert wait.error is not None and wait.error.kind == "time_limit"
+    assert wait.summary == ("404: Not Found (after 7 attempts, 60s waiting); not retried further: the run took "
+                            "longer than a minute")
+    assert after.status == "skipped"
+    assert (one.status, one.summary) == ("error", "not run: the run took longer than a minute")
+    assert (two.status, two.summary, two.score) == ("error", "not run: the run took longer than a minute", 0)
+    assert (record.status, record.error) == ("error", "the run took longer than a minute: 2 tasks not run")
+
+
+def test_past_its_deadline_a_step_is_not_run(tmp_path: Path, fake_time: FakeTime) -> None:
+    from engine_helpers import context
+
+    from runner.engine.context import render_vars
+    from runner.engine.retrying import Deadline
+    from runner.engine.steps import StepRunner
+
+    lab = lab_from(tmp_path, SLOW)
+    steps = StepRunner(clock=fake_time.clock, sleep=fake_time.sleep)
+    steps.deadline = Deadline(fake_time.clock() - 1, "time is up")
+    finished = steps.run(lab.tasks[1].steps[0], render_vars(context(lab, StubTarget())))
+    record = finished.record
+    assert (record.status, record.summary, record.attempts) == ("error", "not run: time is up", 0)
+    assert record.error is not None and (record.error.kind, record.error.message) == ("time_limit", "time is up")
+
+
+def test_a_run_within_its_time_limit_is_not_touched(tmp_path: Path, stub_target: StubTarget) -> None:
+    s3 = stub_target.stub("s3")
+    s3.add_response("head_bucket", {})
+    s3.add_response("list_buckets", {"Buckets": []})
+    s3.add_response("list_buckets", {"Buckets": []})
+    record = run(tmp_path, stub_target, SLOW, time_limit=TimeLimit(60, "too slow"))
+    assert record.status == "passed" and record.error is None

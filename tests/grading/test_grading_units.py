@@ -14,9 +14,10 @@ from botocore.stub import Stubber
 from consumers import assert_valid_gradescope, assert_valid_junit
 from grading_helpers import KMS_LAB
 
-from runner.commands.grade import check_role_template, parse_since
+from runner.commands.grade import check_role_template, parse_since, student_time_limit
 from runner.commands.main import main
 from runner.engine.record import AssertionRecord, RunRecord, StepRecord, TargetRecord, TaskRecord
+from runner.engine.retrying import TimeLimit
 from runner.errors import UsageError
 from runner.grading import classroom, gradescope, junit, policy
 from runner.grading.accounts import Student, parse_accounts
@@ -89,6 +90,11 @@ def test_a_role_template_must_name_the_account() -> None:
     (["--accounts", "x.txt", "--role-arn", "arn:aws:iam::123456789012:role/G"], "has no {account}"),
     (["--since", "last week"], "--since"),
     (["--parallel", "0", "--accounts", "x.txt", "--role-arn", "arn:aws:iam::{account}:role/G"], "--parallel"),
+    (["--student-timeout", "5m"], "--student-timeout applies to a class (--accounts FILE)"),
+    (["--student-timeout", "soon", "--accounts", "x.txt", "--role-arn", "arn:aws:iam::{account}:role/G"],
+     "--student-timeout: 'soon' is not a duration"),
+    (["--student-timeout", "0s", "--accounts", "x.txt", "--role-arn", "arn:aws:iam::{account}:role/G"],
+     "--student-timeout: expected a duration above zero, got '0s'"),
     (["--junit", "x.txt/junit.xml"], "--junit x.txt/junit.xml: x.txt is a file, not a folder"),
     (["--record", "."], "--record .: is a folder; name a file in it"),
     (["--gradescope", "results.json", "--accounts", "two.txt", "--role-arn", "arn:aws:iam::{account}:role/G"],
@@ -261,3 +267,12 @@ def test_no_policy_is_printed_for_checks_that_call_no_aws_api(tmp_path: Path,
     assert main(["grade", str(lab), "--print-policy"]) == 0
     printed = capsys.readouterr()
     assert printed.out == "" and "make no AWS call" in printed.err
+
+
+def test_a_class_has_a_time_limit_per_student_by_default() -> None:
+    assert student_time_limit(None, None) is None
+    limit = student_time_limit(None, "class.csv")
+    assert limit is not None and limit.seconds == 600
+    assert limit.reason == "this account's grade took longer than --student-timeout (10m)"
+    assert student_time_limit(" 90s ", "class.csv") == TimeLimit(90, "this account's grade took longer than "
+                                                                     "--student-timeout (90s)")
