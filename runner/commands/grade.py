@@ -34,6 +34,7 @@ from runner.grading import classroom, gradescope, junit, policy
 from runner.grading.accounts import Student, read_accounts
 from runner.grading.grader import GradeConsole, grade, options
 from runner.model import Lab
+from runner.safe_text import escape_controls
 
 DEFAULT_SINCE = "7d"
 #: How long one student's grade may take in a class. An ordinary student of the KMS lab is graded in
@@ -164,7 +165,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
                                        {"observer": console, "redactor": redactor})
             result = room.grade_student(Student(role_account(template), role_account(template)))
             if result.error:
-                out.write(f"ERROR {result.error}\n")
+                out.write(f"ERROR {escape_controls(result.error, multiline=False)}\n")
             record = result.record
         else:
             record = grade(lab, target, options(tasks, overrides, since), observer=console, redactor=redactor)
@@ -200,7 +201,8 @@ def _grade_class(args: argparse.Namespace, out: TextIO, lab: Lab, target: Target
     def done(result: classroom.StudentResult) -> None:
         what = f"ERROR {result.error}" if result.error else (
             f"{result.record.score:g}/{result.record.points:g} points")
-        out.write(f"  graded {result.student.name} ({result.student.account}): {what}\n")
+        shown = escape_controls(what, multiline=False)  # an error can quote what the account holds
+        out.write(f"  graded {result.student.name} ({result.student.account}): {shown}\n")
         out.flush()
 
     results = room.grade_all(students, args.parallel, on_done=done)

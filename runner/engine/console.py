@@ -4,7 +4,9 @@ Each task as it starts; each step as it starts and then its status and duration;
 a retried step, why the attempt failed, the pause and the time left; for a step that failed, where it
 is in the YAML, every failed expectation with expected and actual, the error and the lab's hint (a
 task's advice that failed says "not followed", with its message: it is worth no points).
-Everything printed goes through the run's `Redactor`. Plain ASCII, so logs and CI consoles read it.
+Everything printed goes through the run's `Redactor`, then `safe_text.escape_controls`: what an account
+holds (a key, a tag, an error message) cannot move the cursor or retitle the terminal. Plain ASCII, so
+logs and CI consoles read it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from runner.engine.record import NOT_SELECTED, RunRecord, StepRecord, TaskRecord
 from runner.engine.redaction import Redactor
 from runner.engine.retrying import Waiting
 from runner.model import Step, Task
+from runner.safe_text import escape_controls
 
 _STATUS = {"passed": "passed", "failed": "FAILED", "error": "ERROR", "skipped": "skipped",
            "interrupted": "INTERRUPTED"}
@@ -40,7 +43,7 @@ class Console:
         self._task_count = 0
 
     def _write(self, text: str) -> None:
-        self.out.write(self.redact.text(text))
+        self.out.write(escape_controls(self.redact.text(text)))
         self.out.flush()
 
     def _line(self, text: str) -> None:
