@@ -236,10 +236,12 @@ class Runner:
                 raise KeyboardInterrupt from None
             blocked = self.mode.blocked_by(record, self.options.keep_going)
         deadline = self.steps.deadline
-        not_done = sum(1 for t in progress.tasks if deadline is not None and t.summary == self._not_done(deadline))
-        if deadline is not None and not_done:
-            progress.status = "error"
-            progress.error = f"{deadline.reason}: {not_done} task{'s' if not_done != 1 else ''} {self.mode.not_done}"
+        if deadline is not None:
+            not_done = sum(1 for t in progress.tasks if t.summary == self._not_done(deadline))
+            if not_done:
+                progress.status = "error"
+                count = f"{not_done} task{'s' if not_done != 1 else ''}"
+                progress.error = f"{deadline.reason}: {count} {self.mode.not_done}"
 
     def _not_done(self, deadline: Deadline) -> str:
         """The summary of a task the time limit kept from running, or from finishing."""
