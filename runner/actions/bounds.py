@@ -34,18 +34,20 @@ MAX_RECORD_BYTES = 1 * MiB
 #: How deep a record that a step keeps may nest; CloudTrail's deepest (request parameters that echo a
 #: policy document or EC2's item sets) nest about a dozen levels.
 MAX_RECORD_DEPTH = 64
-#: Keys listed in the log folders by one search: CloudTrail delivers a file about every 5 minutes and a
-#: digest every hour in each region, 2,184 keys in a week of constant activity.
-MAX_LOG_KEYS = 4_000
-#: Decompressed bytes that one search reads, all its files together.
-MAX_SEARCH_BYTES = 512 * MiB
-#: Records that one search reads: 512 MiB of records of about 1 KiB, the size of a typical one.
-MAX_SEARCH_RECORDS = 500_000
+#: Keys listed in the log folders by one search, all of them read when they are log files: CloudTrail
+#: delivers a file about every 5 minutes and a digest every hour in each region, so 600 keys are two
+#: days of a trail that never stops logging; a lab's trail logs for the hours a student works. Each file
+#: is a request (about 25 ms on the emulator, 20 to 100 ms on AWS): this bounds a search's time.
+MAX_LOG_KEYS = 600
+#: Decompressed bytes that one search reads, all its files together: 100 busy files' worth.
+MAX_SEARCH_BYTES = 128 * MiB
+#: Records that one search parses (25 µs each): 170 a file at the most files a search reads.
+MAX_SEARCH_RECORDS = 100_000
 #: JSON text of the records that one search keeps (those that match), which its result then holds:
 #: hundreds of typical records, where a check looks for a few.
 MAX_MATCHED_BYTES = 1 * MiB
-#: LookupEvents pages of one question (50 events a page, 2 requests a second: 25 seconds).
-MAX_LOOKUP_PAGES = 50
+#: LookupEvents pages of one question: 1,000 events, 10 seconds at the 2 requests a second it answers.
+MAX_LOOKUP_PAGES = 20
 
 
 def exceeded(message: str) -> ActionFailed:

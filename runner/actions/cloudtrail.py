@@ -192,7 +192,7 @@ def _log_keys(client: Any, bucket: str, base: str, since: datetime, now: datetim
                 listed += 1
                 if listed > MAX_LOG_KEYS:
                     raise exceeded(f"s3://{bucket}/{base} holds more than {MAX_LOG_KEYS:,} files since "
-                                   f"{since:%Y-%m-%d}, more than CloudTrail writes there in a week: not read")
+                                   f"{since:%Y-%m-%d}, more than a trail writes there in two days: not read")
                 key = item["Key"]
                 match = _LOG_NAME.search(key)
                 if "CloudTrail-Digest" in key or match is None:

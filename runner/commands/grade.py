@@ -38,9 +38,10 @@ from runner.safe_text import escape_controls
 
 DEFAULT_SINCE = "7d"
 #: How long one student's grade may take in a class. An ordinary student of the KMS lab is graded in
-#: seconds (docs/benchmarks.md); the slowest honest grade the read bounds allow, every evidence question
-#: needing all 50 pages of LookupEvents at 2 requests a second, takes about 7 minutes. A hostile account
-#: then holds one of the `--parallel` slots for at most this (plus one call: `classroom.GRADING_CALLS`).
+#: seconds (docs/benchmarks.md); the slowest honest grade the read bounds allow (a search of 600 log
+#: files at 100 ms a request, every evidence question paging LookupEvents to its bound) takes about
+#: 4 minutes. A hostile account then holds one of the `--parallel` slots for at most this (plus one
+#: call: `classroom.GRADING_CALLS`); docs/grading.md says more.
 DEFAULT_STUDENT_TIMEOUT = "10m"
 
 

@@ -255,7 +255,7 @@ def test_find_events_reads_a_bucket_within_the_bounds(trail_bucket: tuple[Target
         put_log(target, bucket, log_key(now), [record("Encrypt", now, extra=f"file-{number}")])
     monkeypatch.setattr(cloudtrail, "MAX_LOG_KEYS", 2)  # a flood: listed, never downloaded
     assert failure() == (f"{base} holds more than 2 files since {now - timedelta(hours=1):%Y-%m-%d}, more than "
-                         "CloudTrail writes there in a week: not read")
+                         "a trail writes there in two days: not read")
     assert calls.gets == []
     monkeypatch.setattr(cloudtrail, "MAX_LOG_KEYS", 100)
     monkeypatch.setattr(cloudtrail, "MAX_SEARCH_RECORDS", 2)
