@@ -22,8 +22,9 @@ CODE = "ReadLimitExceeded"
 #: the lab ships, and the largest that `s3.upload_file` sends in one PutObject is 64 MiB.
 MAX_BODY_BYTES = 64 * MiB
 
-#: Items of one paginated `aws.*` call (`paginate: true`), all result keys together: ten full pages of an
-#: S3 listing. A check asserts on a few of a lab's resources, not on everything an account holds.
+#: Items of one paginated listing (an `aws.*` call with `paginate: true`, `s3.describe_objects`' listing):
+#: ten full pages of an S3 listing. A check asserts on a few of a lab's resources, not on everything an
+#: account holds.
 MAX_PAGINATED_ITEMS = 10_000
 
 #: One CloudTrail log file, as stored and once decompressed. AWS documents no largest size; the largest

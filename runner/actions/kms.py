@@ -174,8 +174,9 @@ def key_user_history(ctx: ActionContext, params: dict[str, Any]) -> dict[str, An
     region = key.split(":")[3]
     since = window_start(params.get("since"), ctx.run_started)
     with aws_errors():
-        records = history(ctx, region, ("EventName", "PutKeyPolicy"), since)
-    kept = [r for r in records if not r.get("errorCode") and _names(r, key)]
+        # Judged as they arrive: only this key's policies are held (an account's others may be many).
+        kept = history(ctx, region, ("EventName", "PutKeyPolicy"), since,
+                       keep=lambda r: not r.get("errorCode") and _names(r, key))
     users = [_policy_users(r) for r in kept]
     added_back: list[str] = []
     for later, now in enumerate(users):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runner.actions.aws import plain
+from runner.actions.bounds import MAX_PAGINATED_ITEMS, exceeded
 from runner.actions.declare import ActionContext, action
 from runner.actions.failures import ActionFailed, aws_errors
 from runner.durations import parse_duration
@@ -204,7 +205,8 @@ def describe_objects(ctx: ActionContext, params: dict[str, Any]) -> dict[str, An
     Finds an object by what it is rather than by its name: the object a student encrypted with a key,
     whatever they called it. The result is `{Objects: [{Key, Size, LastModified, ETag, ContentType,
     ServerSideEncryption, SSEKMSKeyId, BucketKeyEnabled, VersionId}], count, truncated}`, in key order;
-    `truncated` is true when the bucket held more objects than `max_objects`.
+    `truncated` is true when the bucket held more objects than `max_objects`. A listing of more than
+    `bounds.MAX_PAGINATED_ITEMS` keys (those `exclude` leaves out count too) fails the step.
 
     Example::
 
@@ -225,9 +227,16 @@ def describe_objects(ctx: ActionContext, params: dict[str, Any]) -> dict[str, An
         listing["Prefix"] = params["prefix"]
     objects: list[dict[str, Any]] = []
     truncated = False
+    listed = 0
     with aws_errors():
         for page in client.get_paginator("list_objects_v2").paginate(**listing):
             for item in page.get("Contents", []):
+                # Keys left out are listed too: a flood under AWSLogs/ must not make the listing endless.
+                listed += 1
+                if listed > MAX_PAGINATED_ITEMS:
+                    where = f"s3://{bucket}/{params.get('prefix') or ''}"
+                    raise exceeded(f"{where} holds more than {MAX_PAGINATED_ITEMS:,} keys: not all read; describe "
+                                   "fewer (a prefix)")
                 if excluded and item["Key"].startswith(excluded):
                     continue
                 if len(objects) == limit:

@@ -264,7 +264,7 @@ def test_find_events_reads_a_bucket_within_the_bounds(trail_bucket: tuple[Target
     one = len(json.dumps(record("Encrypt", now)))
     monkeypatch.setattr(cloudtrail, "MAX_MATCHED_BYTES", 2 * one + 10)
     assert failure(contains=["file-"]) == (f"the records that match take more than {size_text(2 * one + 10)}: "
-                                           "not all kept; narrow the search (event_name, resource_arn, contains)")
+                                           "not all kept; narrow the search (its filters, or its window)")
     assert cloudtrail.find_events(ctx, {"bucket": bucket, "contains": ["file-1"]})["count"] == 1
     monkeypatch.setattr(cloudtrail, "MAX_SEARCH_BYTES", 2 * one)
     assert failure(contains=["file-2"]).endswith(f"hold more than {size_text(2 * one)} of records: not all read")

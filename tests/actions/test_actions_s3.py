@@ -75,3 +75,18 @@ def test_describe_objects_tells_each_object_s_encryption(emulator: Emulator) -> 
         "photos/tower.png"]
     limited = s3.describe_objects(ctx, {"bucket": bucket, "max_objects": 1})
     assert (limited["count"], limited["truncated"]) == (1, True)
+
+
+def test_describe_objects_lists_a_bounded_number_of_keys_those_it_leaves_out_too(
+        emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    account = fresh_account(emulator, REGION)
+    client = account.client("s3")
+    bucket = f"flood-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    for number in range(3):
+        client.put_object(Bucket=bucket, Key=f"AWSLogs/{number}.json.gz", Body=b"{}")
+    monkeypatch.setattr(s3, "MAX_PAGINATED_ITEMS", 2)
+    with pytest.raises(ActionFailed) as error:
+        s3.describe_objects(services(account, datetime.now(UTC)), {"bucket": bucket, "exclude": ["AWSLogs/"]})
+    assert (error.value.code, error.value.message) == (
+        "ReadLimitExceeded", f"s3://{bucket}/ holds more than 2 keys: not all read; describe fewer (a prefix)")
