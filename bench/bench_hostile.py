@@ -1,7 +1,7 @@
 """What a hostile student costs the grader: peak memory and time of grading one account of the KMS lab.
 
-Every account did the lab's first five tasks as a student would (`tests/grading/grading_helpers.py`'s
-`CliStudent`); the hostile ones then put into their account what a student testing the grader would
+Every account did the lab's first five tasks as a student would (`tests/grading/students.py`'s scripted
+`Student`, with boto3); the hostile ones then put into their account what a student testing the grader would
 (`tests/grading/hostile.py`): a gzip bomb where CloudTrail writes, a flood of files, the most that the
 read bounds let one search read, a 5 GiB image. Each account is graded by `labrunner grade --accounts`
 as a process of its own (its peak resident memory is `ru_maxrss`, from `wait4` in a small process that
@@ -26,8 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "grading")]  # the grading tests' students and helpers
 
-from grading_helpers import GRADER_ROLE, KMS_LAB, KMS_TASKS, REGION, CliStudent, make_grader  # noqa: E402
+from grading_helpers import GRADER_ROLE, KMS_LAB, REGION, make_grader  # noqa: E402
 from hostile import CONTROL, LARGE_OBJECTS, GiB, claim_size, flood, gzip_bomb, log_name, put_directly  # noqa: E402
+from students import KMS_TASKS, Student  # noqa: E402
 
 from runner.actions import bounds  # noqa: E402
 from runner.emulator import Emulator  # noqa: E402
@@ -39,19 +40,19 @@ FIRST_ACCOUNT = 330_000_000_000
 _FILLER = {"eventVersion": "1.09", "eventSource": "ec2.amazonaws.com", "eventName": "DescribeInstances",
            "eventTime": "2000-01-01T00:00:00Z", "requestParameters": {"filler": "x" * 860}}
 
-Scenario = Callable[[Emulator, CliStudent], None]
+Scenario = Callable[[Emulator, Student], None]
 
 
-def _bomb(emu: Emulator, student: CliStudent) -> None:
+def _bomb(emu: Emulator, student: Student) -> None:
     key = log_name(student.account, REGION, datetime.now(UTC), label=CONTROL)
     put_directly(emu, student.bucket, {key: gzip_bomb(GiB)})
 
 
-def _flood(emu: Emulator, student: CliStudent) -> None:
+def _flood(emu: Emulator, student: Student) -> None:
     flood(emu, student.bucket, student.account, REGION, 20_000)
 
 
-def _at_the_bounds(emu: Emulator, student: CliStudent) -> None:
+def _at_the_bounds(emu: Emulator, student: Student) -> None:
     """As many files as a search lists, holding together as many records as it reads: the slowest
     account the bounds allow."""
     files = bounds.MAX_LOG_KEYS - 10  # the student's own log files are listed too
@@ -60,7 +61,7 @@ def _at_the_bounds(emu: Emulator, student: CliStudent) -> None:
     put_directly(emu, student.bucket, {log_name(student.account, REGION, now): body for _ in range(files)})
 
 
-def _large_image(emu: Emulator, student: CliStudent) -> None:
+def _large_image(emu: Emulator, student: Student) -> None:
     claim_size(student.bucket, "Eiffel.jpg", 5 * GiB)
 
 
@@ -69,7 +70,7 @@ SCENARIOS: dict[str, Scenario] = {
     "gzip bomb: 1 GiB of spaces in 1 MiB, under a log file's name": _bomb,
     "flood: 20,000 files under the log prefix": _flood,
     f"at the bounds: {bounds.MAX_LOG_KEYS - 10:,} log files, {bounds.MAX_SEARCH_RECORDS:,} records": _at_the_bounds,
-    "the image replaced by 5 GiB": _large_image,
+    "the image replaced by 5 GiB (the checks head it, never download it)": _large_image,
 }
 
 
@@ -107,11 +108,7 @@ def measure(repeats: int = 3) -> dict[str, Any]:
         accounts: dict[str, str] = {}
         for number, (name, scenario) in enumerate(SCENARIOS.items()):
             account = str(FIRST_ACCOUNT + number)
-            home = Path(tmp) / account
-            home.mkdir()
-            student = CliStudent(emu, account, home, in_process=True)
-            for task in KMS_TASKS[:5]:
-                student.do(task)
+            student = Student(emu, account, Path(tmp) / account, tool="boto3").do(*KMS_TASKS[:5])
             scenario(emu, student)
             make_grader(emu, account)
             accounts[name] = account

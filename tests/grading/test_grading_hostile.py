@@ -21,19 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grading_helpers import (
-    GRADER_ROLE,
-    KMS_LAB,
-    KMS_TASKS,
-    REGION,
-    CliStudent,
-    assume,
-    grade,
-    make_grader,
-    session_clients,
-    tasks_of,
-)
+from grading_helpers import GRADER_ROLE, KMS_LAB, REGION, assume, grade, make_grader, session_clients, tasks_of
 from hostile import CONTROL, LARGE_OBJECTS, TAG_CONTROL, GiB, claim_size, flood, gzip_bomb, log_name, put_directly
+from students import KMS_TASKS
+from students import Student as Scripted
 
 from runner.commands.main import main
 from runner.emulator import Emulator
@@ -91,58 +82,49 @@ def strings(value: Any) -> Iterator[str]:
 def test_a_class_with_a_hostile_account_grades_the_others_as_if_it_were_not_there(
         emulator: Emulator, tmp_path: Path) -> None:
     ordinary, hostile = KMS_CLASS[:2], KMS_CLASS[2]
-    students = {account: CliStudent(emulator, account, tmp_path / account, in_process=True) for account in KMS_CLASS}
-    for account, student in students.items():
-        (tmp_path / account).mkdir()
-        for task in FIRST_FIVE:
-            student.do(task)
+    students = {account: Scripted(emulator, account, tmp_path / account, tool="boto3").do(*FIRST_FIVE)
+                for account in KMS_CLASS}
+    for account in KMS_CLASS:
         make_grader(emulator, account)
     bucket = students[hostile].bucket
     now = datetime.now(UTC)
-    # A gzip bomb (1 GiB of spaces in 1 MiB) where CloudTrail writes, under a name with control sequences;
-    # and the image replaced by 5 GiB.
+    # A gzip bomb (1 GiB of spaces in 1 MiB) where CloudTrail writes, under a name with control sequences.
     put_directly(emulator, bucket, {log_name(hostile, REGION, now, label=CONTROL): gzip_bomb(GiB)})
-    claim_size(bucket, "Eiffel.jpg", 5 * GiB)
 
     tasks = [arg for task in FIRST_FIVE for arg in ("--task", task)]
     code, output, folder = grade([str(KMS_LAB), "--target", emulator.endpoint, "--region", REGION, "--accounts",
                                   str(roster(tmp_path, KMS_CLASS)), "--role-arn", GRADER_ROLE, "--parallel", "3",
                                   *tasks], tmp_path, "kms")
-    assert code == 0, output  # every task of every student passed: the hostile one's by evidence
+    assert code == 1, output
     records = {account: json.loads((folder / f"student-{account[-2:]}-{account}.json").read_text())
                for account in KMS_CLASS}
     for account in ordinary:
         graded = tasks_of(records[account])
-        assert {t: graded[t]["credited_by"] for t in FIRST_FIVE} == dict.fromkeys(FIRST_FIVE, "checks")
+        assert {t: graded[t]["status"] for t in FIRST_FIVE} == dict.fromkeys(FIRST_FIVE, "passed")
         assert records[account]["score"] == 75
 
     graded = tasks_of(records[hostile])
     checks = {c["id"]: c for t in FIRST_FIVE for c in graded[t]["checks"]}
-    assert checks["opens-signed"]["summary"] == (f"ReadLimitExceeded: object s3://{bucket}/Eiffel.jpg is 5 GiB, "
-                                                 "more than the 64 MiB a step reads: not read")
     found = checks["log-names-key-and-image"]["summary"]
     assert found.startswith(f"ReadLimitExceeded: log file AWSLogs/{hostile}/CloudTrail/{REGION}/")
     assert CONTROL in found  # the record keeps what the student wrote; outputs for people escape it
     assert found.endswith("is larger than any CloudTrail log file once decompressed (over 128 MiB): not read")
-    # The trusted evidence (CloudTrail's event history) still credits the work the student really did.
-    assert {t: graded[t]["credited_by"] for t in ("open-image", "find-in-logs")} == dict.fromkeys(
-        ("open-image", "find-in-logs"), "evidence")
+    # A check that could not read what it needed proves nothing: the task is not credited (its evidence
+    # credits a student whose log files are gone, not one whose bucket holds a bomb).
+    assert graded["find-in-logs"]["status"] == "failed" and records[hostile]["score"] == 75 - 10
 
 
 def test_a_flood_of_files_under_the_log_prefix_is_listed_up_to_the_bound_and_not_read(
         emulator: Emulator, tmp_path: Path) -> None:
     account = "360000000004"
-    (tmp_path / "home").mkdir()
-    student = CliStudent(emulator, account, tmp_path / "home", in_process=True)
-    for task in FIRST_FIVE:
-        student.do(task)
+    student = Scripted(emulator, account, tmp_path / "home", tool="boto3").do(*FIRST_FIVE)
     flood(emulator, student.bucket, account, REGION, 5_000)
     make_grader(emulator, account)
     accounts = tmp_path / "one.txt"
     accounts.write_text(f"{account}\n")
     code, output, folder = grade([str(KMS_LAB), "--target", emulator.endpoint, "--region", REGION, "--accounts",
                                   str(accounts), "--role-arn", GRADER_ROLE, "--task", "find-in-logs"], tmp_path)
-    assert code == 0, output  # the check did not pass, and the event history credits the task
+    assert code == 1, output
     check = tasks_of(json.loads((folder / f"{account}.json").read_text()))["find-in-logs"]["checks"][0]
     assert re.fullmatch(rf"ReadLimitExceeded: s3://{student.bucket}/AWSLogs/{account}/CloudTrail/{REGION}/ holds "
                         r"more than 600 files since \d{4}-\d\d-\d\d, more than a trail writes there in two days: "
@@ -156,7 +138,9 @@ def do_reads_lab(emulator: Emulator, account: str, *, hostile: bool) -> None:
     tag = f"cloud{TAG_CONTROL}101" if hostile else "cloud101"  # S3 strips what ends a value
     s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "course", "Value": tag}]})
     s3.put_object(Bucket=bucket, Key=f"notes{CONTROL}.txt" if hostile else "notes.txt", Body=b"hello")
+    s3.put_object(Bucket=bucket, Key="image.jpg", Body=b"image")
     if hostile:
+        claim_size(bucket, "image.jpg", 5 * GiB)  # the image replaced by 5 GiB
         s3.put_object(Bucket=bucket, Key="notes.txt", Body=f"hello{CONTROL}".encode())
         s3.put_object(Bucket=bucket, Key=f"{CONTROL}.txt", Body=b"")
     now = datetime.now(UTC)
@@ -183,9 +167,12 @@ def test_control_sequences_a_student_wrote_reach_every_output_escaped(
                                   "--gradescope", str(gradescope)], tmp_path, "class")
     assert code == 1, output
     records = {a: json.loads((folder / f"student-{a[-2:]}-{a}.json").read_text()) for a in READS_CLASS}
-    assert all(records[a]["score"] == 20 for a in READS_CLASS[:2])
+    assert [records[a]["score"] for a in READS_CLASS[:2]] == [25, 25], output
     assert {t["id"]: t["status"] for t in records[hostile]["tasks"]} == dict.fromkeys(
-        ("files", "tagged", "notes", "logs"), "failed")
+        ("files", "tagged", "notes", "download", "logs"), "failed")
+    download = tasks_of(records[hostile])["download"]["checks"][0]
+    assert download["summary"] == (f"ReadLimitExceeded: object s3://reads-{hostile}/image.jpg is 5 GiB, more than "
+                                   "the 64 MiB a step reads: not read")
     assert any(CONTROL in text for text in strings(records[hostile]))  # data files keep the data
     shown = {"terminal": output, "csv": (tmp_path / "class.csv").read_text(),
              "junit": (tmp_path / "class.xml").read_text(),
@@ -221,7 +208,7 @@ def test_control_sequences_a_student_wrote_reach_every_output_escaped(
         text = "\n".join(strings(json.loads(shown[name]))) if name == "gradescope" else shown[name]
         assert ESCAPED.search(text), f"{name} does not show the escaped sequence"
     rows = list(csv.DictReader((tmp_path / "class.csv").open()))
-    assert [r["total"] for r in rows] == ["20", "20", "0"]
+    assert [r["total"] for r in rows] == ["25", "25", "0"]
 
 
 def test_a_grade_that_outlasts_its_time_limit_reports_the_rest_not_graded_and_the_class_carries_on(
