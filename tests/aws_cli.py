@@ -28,6 +28,8 @@ class Done:
 
 def run_in_process(env: Mapping[str, str], args: list[str]) -> Done:
     """`aws ARGS` with exactly `env` as its environment (the test process's is put back after)."""
+    import awscli.clidriver  # noqa: F401  importing it sets AWS_DATA_PATH, which every call keeps
+
     saved = dict(os.environ)
     out, err = io.StringIO(), io.StringIO()
     try:
