@@ -161,6 +161,10 @@ def test_the_policy_is_the_union_of_what_checks_and_evidence_need(capsys: pytest
     assert "sts:AssumeRole" not in actions
     only = policy.permissions(load_lab(KMS_LAB), ("create-trail",))
     assert "kms:GetKeyPolicy" not in only and "cloudtrail:LookupEvents" in only
+    # Task 1's check that finds the key still runs: the key it saves is what task 3's checks look for.
+    assert "kms:DescribeKey" in policy.permissions(load_lab(KMS_LAB), ("upload-encrypted",))
+    # Advice runs in a grade too (task 4's: is public access blocked again?).
+    assert "s3:GetBucketPublicAccessBlock" in policy.permissions(load_lab(KMS_LAB), ("open-image",))
 
 
 # ---- outputs
