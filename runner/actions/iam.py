@@ -1,14 +1,17 @@
-"""IAM actions: what a principal's policies let it do, asked of the IAM policy simulator.
+"""IAM actions: what a principal's policies let it do, or what given policy documents allow, asked of the
+IAM policy simulator.
 
 `aws.iam.simulate_principal_policy` would make the same call, but its name does not start with
 Get/Describe/List/Head/Lookup, so the format counts it as mutating and a check may not use it. The
 simulator only reads policies, so `iam.simulate` is declared read-only, and it flattens the answer
 into what a check asserts on: one decision per action and resource, and the lists of allowed and
-denied actions.
+denied actions. Given documents instead of a principal (SimulateCustomPolicy), it judges a policy
+that no longer exists, as event history recorded it: evidence once a student has cleaned up.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from runner.actions.declare import ActionContext, action
@@ -20,12 +23,20 @@ _STRINGS = {"type": "array", "items": {"type": "string"}, "minItems": 1}
 @action(
     "iam.simulate",
     read_only=True,  # the simulator evaluates policies; it changes nothing in the account
-    permissions=("iam:SimulatePrincipalPolicy",),
+    permissions=("iam:SimulatePrincipalPolicy", "iam:SimulateCustomPolicy"),
     params={
         "type": "object",
-        "required": ["principal_arn", "actions"],
+        "required": ["actions"],
+        "oneOf": [{"required": ["principal_arn"]}, {"required": ["policies"]}],
         "properties": {
             "principal_arn": {"type": "string", "description": "ARN of the user, group or role whose policies count."},
+            "policies": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": ["string", "object"]},
+                "description": "Instead of a principal: identity-based policy documents (JSON text or mappings), "
+                               "simulated as if one principal held them all.",
+            },
             "actions": {**_STRINGS, "description": "Actions to simulate, such as s3:GetObject."},
             "resources": {**_STRINGS, "description": "Resource ARNs to simulate them on; default every resource (*)."},
             "context": {
@@ -37,7 +48,7 @@ _STRINGS = {"type": "array", "items": {"type": "string"}, "minItems": 1}
     },
 )
 def simulate(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
-    """Ask the IAM policy simulator which actions a user, group or role may perform on which resources.
+    """Ask the IAM policy simulator which actions a user, group or role, or given policies, allow on which resources.
 
     The result is `{Results: [{action, resource, decision}], allowed: [...], denied: [...]}`, where
     `decision` is the simulator's `allowed`, `explicitDeny` or `implicitDeny`, `allowed` lists the
@@ -56,7 +67,13 @@ def simulate(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
           - path: denied
             contains: s3:DeleteObject
     """
-    request: dict[str, Any] = {"PolicySourceArn": params["principal_arn"], "ActionNames": list(params["actions"])}
+    request: dict[str, Any] = {"ActionNames": list(params["actions"])}
+    if "policies" in params:
+        operation = "simulate_custom_policy"
+        request["PolicyInputList"] = [p if isinstance(p, str) else json.dumps(p) for p in params["policies"]]
+    else:
+        operation = "simulate_principal_policy"
+        request["PolicySourceArn"] = params["principal_arn"]
     if params.get("resources"):
         request["ResourceArns"] = list(params["resources"])
     if params.get("context"):
@@ -67,7 +84,7 @@ def simulate(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
         ]
     client = ctx.client("iam")
     with aws_errors():
-        pages = client.get_paginator("simulate_principal_policy").paginate(**request)
+        pages = client.get_paginator(operation).paginate(**request)
         evaluations = [e for page in pages for e in page.get("EvaluationResults", [])]
     results = _decisions(evaluations)
     actions = list(dict.fromkeys(r["action"] for r in results))

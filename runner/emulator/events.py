@@ -7,11 +7,14 @@ What a record is then routed to (event history, trails, log files) is `trail.py`
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
+
+from runner import aws_models
 
 from .identity import Identity
 from .model import Behaviour, Call, Record, Reply
@@ -56,6 +59,8 @@ def api_call(call: Call, reply: Reply, behaviour: Behaviour | None) -> Record:
     data = behaviour is not None and call.operation in behaviour.data_events
     if call.protocol == "rest-xml":
         parameters: Any = {**call.params, **_rest_xml_body(call)}
+    elif call.protocol == "query":
+        parameters = _record_shape(_query_typed(call)) or None
     else:
         parameters = _record_shape(call.params) or None
     request_id = reply.header("x-amzn-RequestId") or reply.header("x-amz-request-id") or call.request_id
@@ -85,6 +90,35 @@ def api_call(call: Call, reply: Reply, behaviour: Behaviour | None) -> Record:
     record["recipientAccountId"] = call.account_id
     record["eventCategory"] = "Data" if data else "Management"
     return record
+
+
+def _query_typed(call: Call) -> dict[str, Any]:
+    """A query-protocol call's members with the JSON types CloudTrail writes: the wire carries every value
+    as text, the record has `"setAsDefault": true` (IAM's CreatePolicyVersion), not `"true"`."""
+    types = _scalar_types(call.service, call.operation)
+    return {name: _typed(value, types.get(name)) for name, value in call.params.items()}
+
+
+@functools.cache
+def _scalar_types(service: str, operation: str) -> dict[str, str]:
+    """The operation's top-level boolean and number members, by name, from its botocore model."""
+    from botocore.exceptions import UnknownServiceError
+    from botocore.model import OperationNotFoundError
+
+    try:
+        shape = aws_models.service_model(service).operation_model(operation).input_shape
+    except (UnknownServiceError, OperationNotFoundError):
+        return {}
+    members = shape.members if shape is not None else {}
+    return {name: m.type_name for name, m in members.items() if m.type_name in ("boolean", "integer", "long")}
+
+
+def _typed(value: Any, type_name: str | None) -> Any:
+    if not isinstance(value, str) or type_name is None:
+        return value
+    if type_name == "boolean":
+        return {"true": True, "false": False}.get(value.lower(), value)
+    return int(value) if value.lstrip("-").isdigit() else value
 
 
 def _rest_xml_body(call: Call) -> dict[str, Any]:

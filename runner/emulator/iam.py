@@ -4,7 +4,8 @@ naming real principals, AWS managed policies that exist, and what IAM is asked f
 moto 5.2.5 stores users, groups, roles and their policies but answers `SimulatePrincipalPolicy` with
 NotImplementedError (HTTP 500). This module answers it from moto's IAM store, evaluating the
 principal's identity-based policies (`access.identity_policies`): a user's inline and attached managed
-policies and those of every group it belongs to, a group's or a role's own, plus any `PolicyInputList`.
+policies and those of every group it belongs to, a group's or a role's own, plus any `PolicyInputList`;
+and `SimulateCustomPolicy`, the `PolicyInputList` alone.
 
 Within the simulator's documented logic for one account: an explicit Deny wins, then any Allow,
 else an implicit deny. As AWS does now, the reply has one `EvaluationResult` per action whose
@@ -87,26 +88,44 @@ def _statements(parent: ET.Element, matched: list[Source]) -> None:
 
 
 def _simulate(call: Call, _: Context) -> Reply:
+    """SimulatePrincipalPolicy: the principal's own policies, plus any PolicyInputList."""
     params = call.params
     source_arn = str(params.get("PolicySourceArn", ""))
     match = _SOURCE_ARN.match(source_arn)
     if match is None:
         return error_reply(call, "InvalidInput", f"Invalid ARN: {source_arn}. Give a user, group or role ARN.")
-    actions = _members(params, "ActionNames")
-    if not actions:
-        return error_reply(call, "InvalidInput", "ActionNames must name at least one action.")
-    resources = _members(params, "ResourceArns") or ["*"]
     account, kind, name = match.group("account"), match.group("kind"), match.group("name")
     try:
         sources = access.identity_policies(account, kind, name)
     except KeyError:
         return error_reply(call, "NoSuchEntity", f"The {kind} with name {name} cannot be found.", 404)
-    sources += [Source(f"PolicyInputList.{i}", "none", access.document_of(text))
-                for i, text in enumerate(_members(params, "PolicyInputList"), start=1)]
+    return _evaluations(call, [*sources, *_input_policies(params)])
+
+
+def _simulate_custom(call: Call, _: Context) -> Reply:
+    """SimulateCustomPolicy: only the policies given (PolicyInputList), as if one principal held them all."""
+    sources = _input_policies(call.params)
+    if not sources:
+        return error_reply(call, "InvalidInput", "PolicyInputList must hold at least one policy.")
+    return _evaluations(call, sources)
+
+
+def _input_policies(params: Mapping[str, Any]) -> list[Source]:
+    return [Source(f"PolicyInputList.{i}", "none", access.document_of(text))
+            for i, text in enumerate(_members(params, "PolicyInputList"), start=1)]
+
+
+def _evaluations(call: Call, sources: list[Source]) -> Reply:
+    """The simulator's answer (SimulatePrincipalPolicy's or SimulateCustomPolicy's) for these policies."""
+    params = call.params
+    actions = _members(params, "ActionNames")
+    if not actions:
+        return error_reply(call, "InvalidInput", "ActionNames must name at least one action.")
+    resources = _members(params, "ResourceArns") or ["*"]
     context = _context(params)
 
-    root = ET.Element("SimulatePrincipalPolicyResponse", xmlns=NAMESPACE)
-    result = ET.SubElement(root, "SimulatePrincipalPolicyResult")
+    root = ET.Element(f"{call.operation}Response", xmlns=NAMESPACE)
+    result = ET.SubElement(root, f"{call.operation}Result")
     evaluations = ET.SubElement(result, "EvaluationResults")
     for action in actions:
         per_resource = [(r, *decide(sources, Request(action, r, context))) for r in resources]
@@ -252,6 +271,11 @@ BEHAVIOUR = Behaviour(
             "attached managed ones): explicitDeny over allowed over implicitDeny, per action and resource",
             "SimulatePrincipalPolicy",
             before=_simulate,
+        ),
+        rule(
+            "SimulateCustomPolicy evaluates the policies it is given (PolicyInputList) the same way",
+            "SimulateCustomPolicy",
+            before=_simulate_custom,
         ),
     ),
     # The simulator reads policies and changes nothing; CloudTrail marks its calls read-only.

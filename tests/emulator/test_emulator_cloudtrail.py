@@ -510,3 +510,17 @@ def test_iam_calls_are_recorded_in_us_east_1_whatever_region_the_client_names(
 
     assert names("us-east-1") == ["CreateUser"]
     assert names("eu-west-1") == []
+
+
+def test_query_calls_record_booleans_and_numbers_as_json_ones(aws: ClientFactory) -> None:
+    iam = aws("iam")
+    document = json.dumps({"Version": "2012-10-17",
+                           "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    arn = iam.create_policy(PolicyName="typed", PolicyDocument=document)["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=document, SetAsDefault=False)
+    iam.list_users(MaxItems=5)
+    events = aws("cloudtrail", region_name="us-east-1").lookup_events()["Events"]
+    records = {e["EventName"]: json.loads(e["CloudTrailEvent"])["requestParameters"] for e in events}
+    assert records["CreatePolicyVersion"]["setAsDefault"] is False
+    assert records["CreatePolicyVersion"]["policyDocument"] == document
+    assert records["ListUsers"]["maxItems"] == 5

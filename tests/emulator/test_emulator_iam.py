@@ -1,4 +1,4 @@
-"""IAM through the emulator: the policy simulator (SimulatePrincipalPolicy), which moto lacks."""
+"""IAM through the emulator: the policy simulator (SimulatePrincipalPolicy, SimulateCustomPolicy), which moto lacks."""
 
 from __future__ import annotations
 
@@ -121,3 +121,23 @@ def test_simulate_principal_policy_for_an_unknown_user_is_NoSuchEntity(aws: Clie
         aws("iam").simulate_principal_policy(PolicySourceArn=USER_ARN, ActionNames=["s3:GetObject"])
     assert caught.value.response["Error"]["Code"] == "NoSuchEntity"
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_simulate_custom_policy_evaluates_only_the_policies_it_is_given(aws: ClientFactory) -> None:
+    # Nothing in the account: the simulator needs no principal, only the documents.
+    response = aws("iam").simulate_custom_policy(
+        PolicyInputList=[_policy(READ_ONLY)], ActionNames=["s3:GetObject", "s3:PutObject"],
+        ResourceArns=["arn:aws:s3:::lab-reading-1/notes.txt", "arn:aws:s3:::other-bucket/notes.txt"],
+    )
+    assert _decisions(response) == {
+        ("s3:GetObject", "arn:aws:s3:::lab-reading-1/notes.txt"): "allowed",
+        ("s3:GetObject", "arn:aws:s3:::other-bucket/notes.txt"): "implicitDeny",
+        ("s3:PutObject", "arn:aws:s3:::lab-reading-1/notes.txt"): "implicitDeny",
+        ("s3:PutObject", "arn:aws:s3:::other-bucket/notes.txt"): "implicitDeny",
+    }
+
+
+def test_simulate_custom_policy_without_policies_is_InvalidInput(aws: ClientFactory) -> None:
+    with pytest.raises(ClientError) as caught:
+        aws("iam").simulate_custom_policy(PolicyInputList=[], ActionNames=["s3:GetObject"])
+    assert caught.value.response["Error"]["Code"] == "InvalidInput"
