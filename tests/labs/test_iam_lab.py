@@ -30,9 +30,13 @@ ALL_TASKS = ("create-policy", "create-group", "create-user", "access-key", "perm
 pytestmark = pytest.mark.e2e
 
 
+def iam_client(emu: Emulator) -> Any:
+    return boto3.client("iam", endpoint_url=emu.endpoint, region_name=REGION,
+                        aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
+
+
 def assert_nothing_left(emu: Emulator) -> None:
-    iam = boto3.client("iam", endpoint_url=emu.endpoint, region_name=REGION,
-                       aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
+    iam = iam_client(emu)
     assert [u["UserName"] for u in iam.list_users()["Users"]] == []
     assert [g["GroupName"] for g in iam.list_groups()["Groups"]] == []
     assert [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]] == []
@@ -109,14 +113,21 @@ def test_iam_lab_can_be_graded_its_checks_only_read() -> None:
             assert registry.resolve(check["action"]).read_only, check["id"]
 
 
-def set_up_by_hand(emu: Emulator) -> None:
-    """What a student who followed the lab in the console has made, before cleaning up."""
-    iam = boto3.client("iam", endpoint_url=emu.endpoint, region_name=REGION,
-                       aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
+def lab_policy() -> str:
+    """The policy document the lab asks for, as a student writes it."""
     document = load_file(str(LAB)).data["vars"]["policy_document"]
     text = json.dumps(document).replace("{{ target.partition }}", "aws")
-    text = text.replace("{{ bucket_pattern }}", "lab-reading-*")
-    arn = iam.create_policy(PolicyName="LabS3ReadOnly", PolicyDocument=text)["Policy"]["Arn"]
+    return text.replace("{{ bucket_pattern }}", "lab-reading-*")
+
+
+TOO_BROAD = json.dumps({"Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+
+
+def set_up_by_hand(emu: Emulator, policy: str | None = None) -> None:
+    """What a student who followed the lab in the console has made (with `policy`), before cleaning up."""
+    iam = iam_client(emu)
+    arn = iam.create_policy(PolicyName="LabS3ReadOnly", PolicyDocument=policy or lab_policy())["Policy"]["Arn"]
     iam.create_group(GroupName="lab-readers")
     iam.attach_group_policy(GroupName="lab-readers", PolicyArn=arn)
     iam.create_user(UserName="lab-student")
@@ -147,21 +158,65 @@ def test_iam_lab_grades_the_permissions_task_with_the_policy_simulator(emu: Emul
     assert statuses(record)["permissions"] == "passed", output
 
 
-def test_iam_lab_credits_what_was_made_after_the_student_s_clean_up(emu: Emulator, tmp_path: Path) -> None:
-    # Everything made, then deleted: event history proves each task but the permissions, which only
-    # the policy simulator can judge, while the user exists.
-    set_up_by_hand(emu)
-    iam = boto3.client("iam", endpoint_url=emu.endpoint, region_name=REGION,
-                       aws_access_key_id=EMULATOR_ACCESS_KEY, aws_secret_access_key=EMULATOR_SECRET_KEY)
+def clean_up_by_hand(emu: Emulator) -> None:
+    """The lab's last task, as a student does it."""
+    iam = iam_client(emu)
     [arn] = [p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"] == "LabS3ReadOnly"]
     for key in iam.list_access_keys(UserName="lab-student")["AccessKeyMetadata"]:
         iam.delete_access_key(UserName="lab-student", AccessKeyId=key["AccessKeyId"])
     iam.remove_user_from_group(GroupName="lab-readers", UserName="lab-student")
     iam.delete_user(UserName="lab-student")
     iam.detach_group_policy(GroupName="lab-readers", PolicyArn=arn)
+    for version in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
+        if not version["IsDefaultVersion"]:
+            iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
     iam.delete_group(GroupName="lab-readers")
     iam.delete_policy(PolicyArn=arn)
+
+
+def test_iam_lab_credits_what_was_made_after_the_student_s_clean_up(emu: Emulator, tmp_path: Path) -> None:
+    # Everything made, then deleted: event history proves each task; the permissions by the policy
+    # simulator judging the policy's document as event history recorded it.
+    set_up_by_hand(emu)
+    clean_up_by_hand(emu)
     _, record, output = grade(emu, tmp_path)
     assert {t["id"]: (t["score"], t["credited_by"]) for t in record["tasks"]} == {
         "create-policy": (15, "evidence"), "create-group": (15, "evidence"), "create-user": (15, "evidence"),
-        "access-key": (15, "evidence"), "permissions": (0, None), "clean-up": (15, "checks")}, output
+        "access-key": (15, "evidence"), "permissions": (25, "evidence"), "clean-up": (15, "checks")}, output
+
+
+def test_after_clean_up_a_too_broad_policy_still_fails_the_permissions(emu: Emulator, tmp_path: Path) -> None:
+    set_up_by_hand(emu, TOO_BROAD)
+    clean_up_by_hand(emu)
+    _, record, output = grade(emu, tmp_path, "create-user", "permissions")
+    permissions = task(record, "permissions")
+    assert permissions["score"] == 0, output
+    failed = [e["id"] for e in permissions["evidence"] if e["status"] == "failed"]
+    assert failed == ["policy-reads-objects", "policy-lists-reading-buckets-only", "policy-administers-nothing"]
+
+
+def test_after_clean_up_the_policy_s_last_default_version_is_the_one_judged(emu: Emulator, tmp_path: Path) -> None:
+    # Too broad at first, then corrected by a new default version, as the console's "Edit policy" does.
+    set_up_by_hand(emu, TOO_BROAD)
+    iam = iam_client(emu)
+    [arn] = [p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"] == "LabS3ReadOnly"]
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=lab_policy(), SetAsDefault=True)
+    clean_up_by_hand(emu)
+    _, record, output = grade(emu, tmp_path, "create-user", "permissions")
+    permissions = task(record, "permissions")
+    assert (permissions["score"], permissions["credited_by"]) == (25, "evidence"), output
+
+
+def test_after_clean_up_a_policy_once_attached_to_the_user_fails_the_permissions(
+    emu: Emulator, tmp_path: Path,
+) -> None:
+    set_up_by_hand(emu)
+    iam = iam_client(emu)
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    iam.attach_user_policy(UserName="lab-student", PolicyArn=admin)
+    iam.detach_user_policy(UserName="lab-student", PolicyArn=admin)
+    clean_up_by_hand(emu)
+    _, record, output = grade(emu, tmp_path, "create-user", "permissions")
+    permissions = task(record, "permissions")
+    assert permissions["score"] == 0, output
+    assert [e["id"] for e in permissions["evidence"] if e["status"] == "failed"] == ["nothing-else-given"]
