@@ -8,6 +8,7 @@ import contextlib
 import functools
 import io
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,9 +39,13 @@ def run_in_process(env: Mapping[str, str], args: list[str]) -> Done:
         # Importing awscli points botocore at the CLI's own data (AWS_DATA_PATH): keep that.
         os.environ.update({k: v for k, v in saved.items() if k == "AWS_DATA_PATH"})
         driver = _driver(tuple(sorted(os.environ.items())))
+        # No debug records: the CLI logs the file objects it opens for `--body`, and pytest's log
+        # capture would keep them, open, until the test's teardown warns of them.
+        logging.disable(logging.DEBUG)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = driver.main(args)
     finally:
+        logging.disable(logging.NOTSET)
         os.environ.clear()
         os.environ.update(saved)
     return Done(int(code or 0), out.getvalue(), err.getvalue())

@@ -144,6 +144,9 @@ def test_sigkill_while_writing_never_leaves_half_a_record(tmp_path: Path, moment
     finally:
         if process.poll() is None:
             process.kill()
+        process.wait(timeout=WAIT)
+        assert process.stdout is not None
+        process.stdout.close()
     data = json.loads(path.read_text())
     jsonschema.validate(data, SCHEMA)
     assert data["vars"]["note"] in ("small", "big" * 50)

@@ -122,8 +122,9 @@ def test_a_bad_class_list_exits_2_before_touching_any_account(
 ) -> None:
     roster = tmp_path / "class.txt"
     roster.write_text("111111111111\n12345\n")
-    code = main(["grade", str(KMS_LAB), "--target", "http://127.0.0.1:9", "--accounts", str(roster),
-                 "--role-arn", "arn:aws:iam::{account}:role/Grader"], out=(tmp_path / "o.txt").open("w"))
+    with (tmp_path / "o.txt").open("w") as out:
+        code = main(["grade", str(KMS_LAB), "--target", "http://127.0.0.1:9", "--accounts", str(roster),
+                     "--role-arn", "arn:aws:iam::{account}:role/Grader"], out=out)
     assert code == 2
     assert "class.txt:2: '12345' is not an AWS account id" in capsys.readouterr().err
 
