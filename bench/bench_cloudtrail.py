@@ -80,7 +80,7 @@ def _write_history(emulator: Any, bucket: str, files: int) -> None:
     backend = s3_backends[ACCOUNT]["aws"]
     now = datetime.now(UTC) - timedelta(minutes=1)
     span = timedelta(days=35)
-    with emulator._lock:  # moto's stores have no locks; the emulator serialises its own writes
+    with emulator.locks.whole():  # moto's stores have no locks: nothing else runs meanwhile
         for i in range(files):
             when = now - span * (i / files)
             name = (f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/{when:%Y/%m/%d}/"

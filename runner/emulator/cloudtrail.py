@@ -288,8 +288,20 @@ def _lookup_events(call: Call, context: Context) -> Reply:
     return Reply(200, headers, body)
 
 
+def _accounts(call: Call) -> set[str]:
+    """The owner of the bucket a trail delivers to (another account's, maybe), whose policy a create or
+    update reads."""
+    name = call.params.get("S3BucketName")
+    if name is None and call.operation == "UpdateTrail":
+        trail = _trail(call.account_id, str(call.params.get("Name", "")))
+        name = trail.bucket_name if trail is not None else None
+    bucket = s3.find_bucket(str(name)) if name else None
+    return {str(bucket.account_id)} if bucket is not None else set()
+
+
 BEHAVIOUR = Behaviour(
     service="cloudtrail",
+    accounts=_accounts,
     rules=(
         rule(
             "a trail name has 3 to 128 ASCII letters, digits, periods, underscores and dashes, starts and ends with a "

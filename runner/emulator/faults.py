@@ -91,8 +91,8 @@ class FaultInjector:
         self.injected: Counter[Fault] = Counter()
         self._sleep = sleep
         self._random = random.Random(plan.seed)
-        # The server is threaded; the middleware's lock serializes requests today, but the draws
-        # must stay one sequence even for a caller outside it.
+        # The server is threaded and requests in different accounts run at once (`locks.py`): the
+        # draws stay one sequence, whoever draws.
         self._lock = threading.Lock()
 
     def draw(self, service: str, operation: str) -> Fault | None:
@@ -117,8 +117,8 @@ class FaultInjector:
         if fault is None:
             return None
         if fault == "latency":
-            # Slept once the request lets go of the emulator's lock: one slow reply must not stall
-            # every other client and the log delivery thread.
+            # Slept once the request lets go of its locks: one slow reply must not stall the other
+            # clients of its accounts and the log delivery thread.
             seconds = self.plan.latency_seconds
             context.defer(lambda: self._sleep(seconds))
             return None

@@ -8,12 +8,13 @@ Every request passes through `EmulatorMiddleware`:
     moto, unless a rule answered                                         -> Reply
     each matching rule's `after`: may replace the reply, may emit events  -> Reply
     the CloudTrail recorder (`trail.py`) gets one record for the call (`events.py`) plus any emitted
-    work a hook deferred (injected latency) runs once the lock is released  -> the reply is sent
+    work a hook deferred (injected latency) runs once the locks are released -> the reply is sent
 
 The behaviours are an ordered list of `model.py`'s `Behaviour`s: a service-wide hook such as fault
 injection is a `Behaviour("*")` placed first (`faults.py`); `server.py` builds the list and serves the
-middleware. moto's stores are not thread-safe, so the whole of a request runs under one lock.
-`/moto-api` requests go straight to moto.
+middleware. moto's stores are not thread-safe: a request runs holding the locks of the accounts it
+reaches, or the whole emulator when it changes what accounts share (`locks.py`), so requests in different
+accounts run side by side. `/moto-api` requests go straight to moto, with the emulator to themselves.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from threading import RLock
 from typing import Any
 
 from . import events
+from .locks import Locks, accounts_named, whole_emulator
 from .model import Behaviour, Call, Context, Reply, Rule, error_reply
 from .parse import parse_call
 from .trail import Recorder
@@ -55,18 +56,18 @@ class EmulatorMiddleware:
     behaviours: Sequence[Behaviour]
     recorder: Recorder
     default_region: str = "us-east-1"
-    lock: RLock = field(default_factory=RLock)
+    locks: Locks = field(default_factory=Locks)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         body = self._read_body(environ)
         context = Context(self.recorder)
-        with self.lock:
-            if str(environ.get("PATH_INFO", "")).startswith("/moto-api"):
+        if str(environ.get("PATH_INFO", "")).startswith("/moto-api"):
+            with self.locks.whole():
                 reply = self._forward(environ, body)
                 if environ.get("PATH_INFO") == "/moto-api/reset":
                     self.recorder.reset()
-            else:
-                reply = self._handle(environ, body, context)
+        else:
+            reply = self._handle(environ, body, context)
         for action in context.deferred:
             try:
                 action()
@@ -77,8 +78,20 @@ class EmulatorMiddleware:
         return [reply.body]
 
     def _handle(self, environ: dict[str, Any], body: bytes, context: Context) -> Reply:
-        call = parse_call(environ, body, self.default_region)
-        mine = [b for b in self.behaviours if b.service in ("*", call.service)]
+        with self.locks.gate.shared():
+            call = parse_call(environ, body, self.default_region)  # who signed it: read under the gate
+            if not whole_emulator(call):
+                mine = self._mine(call)
+                with self.locks.named(lambda: accounts_named(call, mine)):
+                    return self._serve(environ, body, call, context)
+        with self.locks.whole():  # read again, alone: nothing it depends on can change under it now
+            return self._serve(environ, body, parse_call(environ, body, self.default_region), context)
+
+    def _mine(self, call: Call) -> list[Behaviour]:
+        return [b for b in self.behaviours if b.service in ("*", call.service)]
+
+    def _serve(self, environ: dict[str, Any], body: bytes, call: Call, context: Context) -> Reply:
+        mine = self._mine(call)
         for behaviour in mine:
             if behaviour.refine is not None:
                 call = behaviour.refine(call)

@@ -14,7 +14,7 @@ import base64
 import dataclasses
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
@@ -209,7 +209,7 @@ class EventHistory(Protocol):
 
 class Context:
     """What a hook may use besides the call: the event history (`recorder`), a way to emit extra
-    records, notes between its hooks, and work to defer until the lock is released."""
+    records, notes between its hooks, and work to defer until the request lets go of its locks."""
 
     def __init__(self, recorder: EventHistory) -> None:
         self.recorder = recorder
@@ -222,8 +222,8 @@ class Context:
         self.emitted.append(record)
 
     def defer(self, action: Callable[[], None]) -> None:
-        """Run `action` after the request lets go of the emulator's lock, before its reply is sent:
-        waiting (injected latency) must not hold up every other request."""
+        """Run `action` after the request lets go of its locks (`locks.py`), before its reply is sent:
+        waiting (injected latency) must not hold up other requests in its accounts."""
         self.deferred.append(action)
 
 
@@ -266,3 +266,6 @@ class Behaviour:
     data_events: frozenset[str] = frozenset()  # operations CloudTrail logs as data events
     resources: Callable[[Call, Reply], list[dict[str, str]]] | None = None  # CloudTrail `resources`
     event_names: Mapping[str, str] = field(default_factory=dict)  # CloudTrail's name where it differs from the API's
+    # Other accounts whose stores a call uses, found from what they hold (a bucket's owner, the key of its
+    # default encryption): the request holds their locks too (`locks.py`).
+    accounts: Callable[[Call], Iterable[str]] | None = None

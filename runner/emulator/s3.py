@@ -376,6 +376,23 @@ def asks(call: Call) -> list[Ask]:
     return found
 
 
+def _accounts(call: Call) -> set[str]:
+    """The accounts an S3 call reaches besides its caller's: the owner of each bucket it names (its own, a
+    copy's source), and the account of the KMS key that bucket's default encryption or the object names."""
+    found: set[str] = set()
+    source = unquote(call.header("x-amz-copy-source") or "").lstrip("/").split("?", 1)[0]
+    source_bucket, _, source_key = source.partition("/")
+    for name, key in ((call.params.get("bucketName"), call.params.get("key")), (source_bucket, source_key)):
+        bucket = find_bucket(name)
+        if bucket is None:
+            continue
+        found.add(str(bucket.account_id))
+        stored = find_object(call, name, key) if key else None
+        keys = (_default_encryption(bucket).get("KMSMasterKeyID"), getattr(stored, "kms_key_id", None))
+        found.update(str(ref).split(":")[4] for ref in keys if str(ref).startswith("arn:"))
+    return found
+
+
 BEHAVIOUR = Behaviour(
     service="s3",
     rules=(
@@ -436,6 +453,7 @@ BEHAVIOUR = Behaviour(
         ),
     ),
     refine=_locate,
+    accounts=_accounts,
     data_events=OBJECT_OPERATIONS,
     resources=_resources,
     # CloudTrail names bucket-level Block Public Access calls after the bucket (PutBucketPublicAccessBlock),

@@ -21,6 +21,7 @@ from . import authorization, cloudtrail, dynamodb, hint, iam, kms, s3, sns, sqs,
 from .fault_plan import FaultPlan
 from .faults import FaultInjector, Sleep
 from .identity import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY
+from .locks import Locks
 from .middleware import EmulatorMiddleware
 from .model import Behaviour
 from .trail import Recorder
@@ -73,8 +74,8 @@ class Emulator:
         self.faults = faults
         # `sleep` serves injected latency; tests pass a fake so that no test waits.
         self.injector = FaultInjector(faults, sleep) if faults is not None else None
-        self._lock = threading.RLock()
-        self.recorder = Recorder(log_delay, self._lock, clock=clock)
+        self.locks = Locks()
+        self.recorder = Recorder(log_delay, self.locks, clock=clock)
         self._server: Any = None
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -86,7 +87,7 @@ class Emulator:
         # Faults come first, so a faulted request reaches neither another behaviour nor moto.
         chain = (self.injector.behaviour, *self.behaviours) if self.injector is not None else self.behaviours
         app = EmulatorMiddleware(
-            DomainDispatcherApplication(create_backend_app), chain, self.recorder, self.region, self._lock
+            DomainDispatcherApplication(create_backend_app), chain, self.recorder, self.region, self.locks
         )
         try:
             self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_quiet_handler())
@@ -135,7 +136,7 @@ class Emulator:
         """Wipe all state, in every account: moto's stores, event history, pending log files."""
         from moto.moto_api._internal.models import moto_api_backend
 
-        with self._lock:
+        with self.locks.whole():
             moto_api_backend.reset()
             self.recorder.reset()
 

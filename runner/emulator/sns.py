@@ -92,8 +92,20 @@ def _resources(call: Call, reply: Reply) -> list[dict[str, str]]:
     return [] if arn is None else [{"accountId": arn.split(":")[4], "type": "AWS::SNS::Topic", "ARN": arn}]
 
 
+def _accounts(call: Call) -> set[str]:
+    """The accounts of the queues a Publish may deliver to: its topic's SQS subscriptions' (`_queue_allows`
+    reads their policies)."""
+    topic = find_topic(str(call.params.get("TopicArn") or "")) if call.operation in DATA_EVENTS else None
+    if topic is None:
+        return set()
+    endpoints = [s.endpoint for s in list(topic.sns_backend.subscriptions.values())
+                 if s.topic is topic and s.protocol == "sqs"]
+    return {(str(e).split(":") + [""] * 5)[4] for e in endpoints} - {""}
+
+
 BEHAVIOUR = Behaviour(
     service="sns",
+    accounts=_accounts,
     rules=(
         rule(
             "SNS delivers to an SQS queue only if the queue's access policy lets sns.amazonaws.com "

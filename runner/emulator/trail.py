@@ -22,9 +22,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from threading import RLock
+from threading import Lock, RLock
 from typing import Any
 
+from .locks import Locks
 from .model import Record
 
 HISTORY_DAYS = 90
@@ -149,17 +150,27 @@ def event_time(record: Record) -> datetime:
 
 
 class Recorder:
-    """Holds event history and pending log files. Shares the middleware's lock (moto's stores)."""
+    """Holds event history and pending log files.
+
+    Its own lock guards what it holds, and is taken last: the middleware records a call while it holds
+    the call's accounts (`locks.py`). A delivery takes the batches under it, lets go, then writes each
+    into the trail's bucket holding the accounts of the bucket and the trail, as a request would.
+    Deliveries take turns (`_delivering`, taken before any other lock): one that finds nothing left to
+    deliver returns only once the one that took the batches has written them, so after `deliver_all`
+    every record made before it is in its bucket, whoever delivered it.
+    """
 
     def __init__(
         self,
         log_delay: float,
-        lock: RLock | None = None,
+        locks: Locks | None = None,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.log_delay = log_delay
-        self.lock = lock or RLock()
+        self.locks = locks or Locks()
+        self.lock = RLock()
+        self._delivering = Lock()
         self._clock = clock
         self._now = now
         self._history: list[Record] = []
@@ -206,22 +217,31 @@ class Recorder:
 
     def deliver_due(self) -> int:
         """Write the batches whose oldest record has waited `log_delay`; the number of files written."""
-        with self.lock:
-            due = [a for a, b in self._pending.items() if self._clock() - b.since >= self.log_delay]
-            return sum(self._deliver(self._pending.pop(arn)) for arn in due)
+        with self._delivering:
+            with self.lock:
+                now = self._clock()
+                due = [self._pending.pop(a) for a, b in list(self._pending.items()) if now - b.since >= self.log_delay]
+            return sum(self._deliver(batch) for batch in due)
 
     def deliver_all(self) -> int:
-        with self.lock:
-            batches, self._pending = list(self._pending.values()), {}
-            return sum(self._deliver(b) for b in batches)
+        with self._delivering:
+            with self.lock:
+                batches, self._pending = list(self._pending.values()), {}
+            return sum(self._deliver(batch) for batch in batches)
 
     def _deliver(self, batch: _Batch) -> int:
         from moto.s3.models import s3_backends
 
-        owner = s3_backends.bucket_accounts.get(batch.bucket)
-        if owner is None:
-            return 0  # the bucket is gone: CloudTrail cannot deliver, the records are lost
-        partition, bucket_account = owner
+        with self.locks.gate.shared():
+            owner = s3_backends.bucket_accounts.get(batch.bucket)
+            if owner is None:
+                return 0  # the bucket is gone: CloudTrail cannot deliver, the records are lost
+            with self.locks.accounts((owner[1], batch.account_id)):
+                return self._write(batch, *owner)
+
+    def _write(self, batch: _Batch, partition: str, bucket_account: str) -> int:
+        from moto.s3.models import s3_backends
+
         backend = s3_backends[bucket_account][partition]
         now = self._now()
         prefix = f"{batch.prefix.rstrip('/')}/" if batch.prefix else ""
@@ -255,7 +275,8 @@ class Recorder:
             f"{batch.account_id}_CloudTrail-Digest_{region}_{batch.trail_name}_{region}_{now:%Y%m%dT%H%M%SZ}.json.gz"
         )
         times = [event_time(r) for _, _, records in written for r in records]
-        previous = self._previous_digest.get(batch.trail_arn)
+        with self.lock:
+            previous = self._previous_digest.get(batch.trail_arn)
         digest = {
             "awsAccountId": batch.account_id,
             "digestStartTime": f"{min(times):%Y-%m-%dT%H:%M:%SZ}",
@@ -285,4 +306,5 @@ class Recorder:
         }
         body = gzip.compress(json.dumps(digest).encode())
         backend.put_object(batch.bucket, key, body)
-        self._previous_digest[batch.trail_arn] = (key, hashlib.sha256(body).hexdigest())
+        with self.lock:
+            self._previous_digest[batch.trail_arn] = (key, hashlib.sha256(body).hexdigest())
