@@ -1,0 +1,59 @@
+"""Verifying a lab against running it once: `labrunner verify labs/kms-basics.yaml` and `labrunner run`
+of the same lab, each its own process on its own embedded emulator, interleaved, `REPEATS` times.
+
+A run waits for CloudTrail to deliver its log files (two seconds on the embedded emulator) and works
+through one account; verify runs every case of the lab (an untouched account, the reference graded as it
+goes and after clean-up, each task left out, each alternative and mistake), `--parallel` at a time, in
+accounts of their own, on one emulator. Also measured: verify with one case at a time, which shows what
+running cases side by side (and the emulator's lock per account) gives.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB = ROOT / "labs" / "kms-basics.yaml"
+LABRUNNER = Path(sys.executable).parent / "labrunner"
+REPEATS = 5
+
+
+def _timed(args: list[str]) -> tuple[float, str]:
+    begin = time.perf_counter()
+    done = subprocess.run([str(LABRUNNER), *args], cwd=ROOT, capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    return time.perf_counter() - begin, done.stdout
+
+
+def measure(repeats: int = REPEATS) -> dict[str, Any]:
+    runs, verifies, serial = [], [], []
+    cases = disagreements = 0
+    with tempfile.TemporaryDirectory() as folder:
+        _timed(["run", str(LAB), "--record", f"{folder}/warm.json"])  # the first start reads every .pyc
+        for index in range(repeats):
+            seconds, _ = _timed(["run", str(LAB), "--record", f"{folder}/run-{index}.json"])
+            runs.append(seconds)
+            seconds, out = _timed(["verify", str(LAB)])
+            verifies.append(seconds)
+            found = re.search(r"(\d+) disagreements? in (\d+) cases|every grade as expected in (\d+) cases", out)
+            if found:
+                disagreements = int(found.group(1) or 0)
+                cases = int(found.group(2) or found.group(3))
+        for _ in range(max(1, repeats // 2)):
+            serial.append(_timed(["verify", str(LAB), "--parallel", "1"])[0])
+    run_s, verify_s, serial_s = (statistics.median(x) for x in (runs, verifies, serial))
+    return {"run_s": run_s, "verify_s": verify_s, "serial_s": serial_s, "ratio": verify_s / run_s,
+            "paired": sorted(v / r for v, r in zip(verifies, runs, strict=True)), "cases": cases,
+            "disagreements": disagreements, "repeats": repeats, "serial_repeats": len(serial)}
+
+
+if __name__ == "__main__":
+    print(measure())
