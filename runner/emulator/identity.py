@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +21,7 @@ from .policy import Principal
 
 @dataclass(frozen=True)
 class Identity:
-    type: str  # "Root", "IAMUser", "AssumedRole", "AWSAccount" (anonymous), "AWSService"
+    type: str  # "Root", "IAMUser", "AssumedRole", "AWSAccount" (anonymous), "AWSService", "Unknown" (refused key)
     account_id: str
     arn: str
     principal_id: str
@@ -66,6 +67,10 @@ class Identity:
 
 
 ANONYMOUS = Identity(type="AWSAccount", account_id="anonymous", arn="", principal_id="")
+
+# An access key as AWS issues them (IAM users' AKIA..., temporary ASIA...): one the emulator does not know
+# was never issued, or was deleted.
+_ISSUED_KEY = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
 
 # The emulator's own credentials: the root user of the default account.
 EMULATOR_ACCESS_KEY = "testing"
@@ -120,6 +125,10 @@ def resolve(access_key: str | None, account_header: str | None) -> Identity:
             role_id=role_id,
         )
     user = iam_backends[account]["aws"].get_user_from_access_key_id(access_key)
+    key = iam_backends[account]["aws"].access_keys.get(access_key)
+    if (user is None and _ISSUED_KEY.match(access_key)) or (key is not None and key.status != "Active"):
+        # A key AWS would not know (never issued, deleted) or would refuse (made inactive).
+        return Identity(type="Unknown", account_id=account, arn="", principal_id="", access_key_id=access_key)
     if user is not None:
         return Identity(
             type="IAMUser",

@@ -5,7 +5,8 @@ The rules here run in `authorization.py`'s behaviour, ahead of every service's o
   default for S3) must carry the signature its credentials make, else 403 SignatureDoesNotMatch;
 - it must not have expired: SigV4 at `X-Amz-Date` + `X-Amz-Expires` (at most 7 days), SigV2 at
   `Expires`; else 403 AccessDenied "Request has expired";
-- temporary credentials (STS sessions) stop working when they expire: ExpiredToken.
+- temporary credentials (STS sessions) stop working when they expire: ExpiredToken;
+- an access key that AWS did not issue, or was deleted or made inactive, is refused.
 
 The emulator can check a signature only when it knows the secret key: its own key's, an IAM user's
 access key, an STS session's. Another access key (one of 12 digits, say) is taken at its word.
@@ -169,7 +170,30 @@ def _session_expiry(call: Call, _: Context) -> Reply | None:
     return error_reply(call, code, message, status)
 
 
+# AWS's answer to an access key it does not know (S3 API Reference, "Error responses"; the common errors of
+# the query and JSON services), by protocol.
+_UNKNOWN_KEY: Mapping[str, tuple[str, str, int]] = {
+    "rest-xml": ("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", 403),
+    "query": ("InvalidClientTokenId", "The security token included in the request is invalid.", 403),
+    "json": ("UnrecognizedClientException", "The security token included in the request is invalid.", 400),
+    "rest-json": ("UnrecognizedClientException", "The security token included in the request is invalid.", 403),
+}
+
+
+def _unknown_key(call: Call, _: Context) -> Reply | None:
+    if call.identity.type != "Unknown":
+        return None
+    code, message, status = _UNKNOWN_KEY.get(call.protocol, _UNKNOWN_KEY["query"])
+    extra = {"AWSAccessKeyId": call.identity.access_key_id} if call.protocol == "rest-xml" else {}
+    return error_reply(call, code, message, status, **extra)
+
+
 RULES = (
+    rule(
+        "an access key that was never issued, was deleted or is inactive is refused: InvalidClientTokenId "
+        "(query services), UnrecognizedClientException (JSON services), InvalidAccessKeyId (S3)",
+        before=_unknown_key,
+    ),
     rule(
         "a presigned URL must carry the signature its credentials make (403 SignatureDoesNotMatch); a SigV4 one "
         "is refused once X-Amz-Date + X-Amz-Expires has passed and may not live over 7 days "

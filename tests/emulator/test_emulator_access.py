@@ -266,3 +266,23 @@ def test_any_service_is_authorized_by_its_operations_action(aws: ClientFactory) 
     events = aws("cloudtrail").lookup_events(
         LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "lambda.amazonaws.com"}])["Events"]
     assert [e["EventName"] for e in events] == ["ListFunctions", "ListFunctions"]
+
+
+def test_an_access_key_deleted_made_inactive_or_never_issued_is_refused(aws: ClientFactory) -> None:
+    iam = aws("iam")
+    iam.create_user(UserName="kim")
+    iam.attach_user_policy(UserName="kim", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    key = iam.create_access_key(UserName="kim")["AccessKey"]
+    as_kim = credentials_of(key)
+    assert aws("sts", **as_kim).get_caller_identity()["Arn"].endswith(":user/kim")
+    iam.update_access_key(UserName="kim", AccessKeyId=key["AccessKeyId"], Status="Inactive")
+    assert _error(lambda: aws("sts", **as_kim).get_caller_identity()) == (
+        "InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+    assert _error(lambda: aws("kms", **as_kim).list_keys())[:2] == ("UnrecognizedClientException", 400)
+    assert _error(lambda: aws("s3", **as_kim).list_buckets())[:2] == ("InvalidAccessKeyId", 403)
+    iam.update_access_key(UserName="kim", AccessKeyId=key["AccessKeyId"], Status="Active")
+    aws("s3", **as_kim).list_buckets()
+    iam.delete_access_key(UserName="kim", AccessKeyId=key["AccessKeyId"])
+    assert _code(lambda: aws("s3", **as_kim).list_buckets()) == "InvalidAccessKeyId"
+    never = {"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "x"}
+    assert _code(lambda: aws("sts", **never).get_caller_identity()) == "InvalidClientTokenId"

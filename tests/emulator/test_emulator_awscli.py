@@ -150,6 +150,8 @@ def test_aws_cli_sees_IAM_enforced(emu: Emulator, tmp_path: Path) -> None:
            "arn:aws:iam::aws:policy/ReadOnlyAccess")
     assert bob.ok("s3api", "list-buckets")["Buckets"] == []
     assert bob.fails("s3api", "create-bucket", "--bucket", "lab-bob") == "AccessDenied"
+    cli.ok("iam", "delete-access-key", "--user-name", "bob", "--access-key-id", key["AccessKeyId"])
+    assert bob.fails("sts", "get-caller-identity") == "InvalidClientTokenId"
 
 
 def test_aws_cli_presigned_urls_are_checked_and_expire(emu: Emulator, tmp_path: Path) -> None:
