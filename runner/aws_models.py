@@ -1,6 +1,7 @@
 """botocore's service models, as the `aws.<service>.<operation>` action family sees them.
 
-A leaf module. Every service and operation that the installed botocore knows becomes an action with no
+A leaf module (below it only `operation_kinds`, which decides from the facts read here what an operation
+does to an account). Every service and operation that the installed botocore knows becomes an action with no
 per-operation code: the model gives the parameters, the paginators and botocore's own validator.
 botocore is imported on first use only, so `labrunner --help` never pays for it.
 """
@@ -11,19 +12,27 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-#: An operation is read-only when its name starts with one of these (the lab format's rule).
-READ_ONLY_PREFIXES = ("Get", "Describe", "List", "Head", "Lookup")
-#: Operations outside those prefixes that AWS documents as changing nothing: the policy simulator
-#: "does not perform the API operations" it evaluates. Checks and grading may use them.
-READ_ONLY_OPERATIONS = frozenset({
-    ("iam", "SimulatePrincipalPolicy"),
-    ("iam", "SimulateCustomPolicy"),
-})
+from runner import operation_kinds
+
+
+def facts(service: str, operation: str) -> operation_kinds.Facts:
+    """What botocore's model says of one operation (CamelCase name), for `operation_kinds.decide`."""
+    model = service_model(service)
+    # The raw entry: an OperationModel would be built, shapes and all, only to read two fields of it.
+    entry = model._service_description["operations"][operation]
+    return operation_kinds.Facts.of(service, str(model.protocol), operation, entry)
+
+
+@functools.cache
+def kind(service: str, operation: str) -> operation_kinds.Verdict:
+    """Whether an operation (botocore's CamelCase name) reads, changes the account safely to repeat, or changes it."""
+    return operation_kinds.decide(facts(service, operation))
 
 
 def is_read_only(service: str, operation: str) -> bool:
-    """Whether an operation (botocore's CamelCase name) only reads: the one rule the validator and grading share."""
-    return operation.startswith(READ_ONLY_PREFIXES) or (service, operation) in READ_ONLY_OPERATIONS
+    """Whether an operation only reads: the one answer the validator, the engine and grading share."""
+    return kind(service, operation).kind.read_only
+
 
 #: The IAM service prefix of a signing name, where they differ.
 _IAM_PREFIXES = {"monitoring": "cloudwatch", "email": "ses", "execute-api": "apigateway"}
@@ -107,8 +116,16 @@ class AwsOperation:
         return f"aws.{self.service}.{self.snake}"
 
     @property
+    def kind(self) -> operation_kinds.Verdict:
+        return kind(self.service, self.name)
+
+    @property
     def read_only(self) -> bool:
-        return is_read_only(self.service, self.name)
+        return self.kind.kind.read_only
+
+    @property
+    def repeatable(self) -> bool:
+        return self.kind.kind.repeatable
 
     @property
     def model(self) -> Any:

@@ -83,6 +83,7 @@ def _aws_spec(op: aws_models.AwsOperation) -> ActionSpec:
         name=op.action,
         summary=f"Call {op.service} {op.name} through boto3",
         read_only=op.read_only,
+        repeatable=op.repeatable,
         permissions=op.permissions,
         params={},
         operation=op,

@@ -76,13 +76,13 @@ def test_aws_read_only_examples(action: str, read_only: bool) -> None:
 
 
 @pytest.mark.parametrize("service", ["kms", "s3", "cloudtrail", "iam", "sts", "ec2"])
-def test_aws_read_only_follows_the_operation_prefix(service: str) -> None:
+def test_aws_read_only_follows_the_operation_kinds(service: str) -> None:
     for op in aws_models.operations(service).values():
-        # The format's prefixes, plus the operations AWS documents as changing nothing (the IAM simulator).
-        expected = op.name.startswith(("Get", "Describe", "List", "Head", "Lookup")) or (
-            (service, op.name) in aws_models.READ_ONLY_OPERATIONS)
+        # The format's prefixes are read-only (tests/test_operation_kinds.py holds every service to it).
         spec = registry.resolve(op.action)
-        assert spec.read_only is expected, op.name
+        assert spec.read_only is aws_models.is_read_only(service, op.name), op.name
+        assert not op.name.startswith(("Get", "Describe", "List", "Head", "Lookup")) or spec.read_only, op.name
+        assert spec.repeatable is (spec.read_only or aws_models.kind(service, op.name).kind.repeatable)
         assert spec.is_aws and spec.params == {} and spec.run is None
         assert spec.permissions and all(PERMISSION.fullmatch(p) for p in spec.permissions)
 

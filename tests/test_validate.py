@@ -40,6 +40,51 @@ def valid(body: str, lab_dir: Path | None = None) -> model.Lab:
 # ---- what is allowed
 
 
+def test_reads_that_do_not_start_with_get_are_fit_for_checks() -> None:
+    # Issue 15: DynamoDB Query, Scan, BatchGetItem and TransactGetItems were refused as "changing the account".
+    valid("""\
+        tasks:
+          - id: t
+            title: t
+            checks:
+              - action: aws.dynamodb.query
+                params:
+                  TableName: Movies
+                  KeyConditionExpression: "title = :t"
+                  ExpressionAttributeValues: {":t": {S: Jaws}}
+              - action: aws.dynamodb.scan
+                params: {TableName: Movies}
+              - action: aws.dynamodb.batch_get_item
+                params: {RequestItems: {Movies: {Keys: [{title: {S: Jaws}}]}}}
+              - action: aws.dynamodb.transact_get_items
+                params: {TransactItems: [{Get: {TableName: Movies, Key: {title: {S: Jaws}}}}]}
+        """)
+
+
+def test_a_repeatable_action_retries_without_naming_codes() -> None:
+    valid("""\
+        tasks:
+          - id: t
+            title: t
+            steps:
+              - action: aws.sqs.receive_message
+                params: {QueueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/q"}
+                retry: {timeout: 1m, interval: 2s}
+                expect:
+                  - {path: "length(Messages || `[]`)", greater_than: 0}
+        """)
+    problems = texts("""\
+        tasks:
+          - id: t
+            title: t
+            checks:
+              - action: aws.sqs.receive_message
+                params: {QueueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/q"}
+        """)
+    assert len(problems) == 1 and "checks must be read-only, but aws.sqs.receive_message changes the account (SQS " \
+        "ReceiveMessage is how a consumer polls a queue" in problems[0]
+
+
 def test_checks_use_vars_and_earlier_checks_saves() -> None:
     valid("""\
         vars: {alias: demo}

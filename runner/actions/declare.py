@@ -75,6 +75,8 @@ class ActionSpec:
     example: str = ""  # a YAML step using the action; a test validates every one
     operation: aws_models.AwsOperation | None = None
     doc: str = field(default="", repr=False)
+    #: May be repeated until the step's expectations hold, with no `retry.on` (every read-only action may).
+    repeatable: bool = False
 
     @property
     def is_aws(self) -> bool:
@@ -96,8 +98,12 @@ def action(
     permissions: tuple[str, ...] | list[str],
     params: Mapping[str, Any],
     files: tuple[str, ...] = (),
+    repeatable: bool | None = None,
 ) -> Callable[[ActionFunc], ActionFunc]:
     """Register a higher-level action. The function's docstring: a summary line, then an example.
+
+    `repeatable` (default: `read_only`) says a step may repeat the action until its expectations hold
+    without naming error codes in `retry.on`: it reads, or doing it again changes nothing more.
 
     The example is the YAML after a line `Example::`; `params` is the JSON Schema of the step's
     `params` (objects default to no unknown keys, so a misspelt parameter is caught before running).
@@ -119,6 +125,7 @@ def action(
             files=files,
             example=example,
             doc=doc,
+            repeatable=read_only if repeatable is None else repeatable,
         )
         return func
 

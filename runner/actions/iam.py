@@ -1,12 +1,11 @@
 """IAM actions: what a principal's policies let it do, or what given policy documents allow, asked of the
 IAM policy simulator.
 
-`aws.iam.simulate_principal_policy` would make the same call, but its name does not start with
-Get/Describe/List/Head/Lookup, so the format counts it as mutating and a check may not use it. The
-simulator only reads policies, so `iam.simulate` is declared read-only, and it flattens the answer
-into what a check asserts on: one decision per action and resource, and the lists of allowed and
-denied actions. Given documents instead of a principal (SimulateCustomPolicy), it judges a policy
-that no longer exists, as event history recorded it: evidence once a student has cleaned up.
+`aws.iam.simulate_principal_policy` makes the same call, and is read-only too (`runner.operation_kinds`:
+the simulator only evaluates policies); `iam.simulate` flattens the answer into what a check asserts on:
+one decision per action and resource, and the lists of allowed and denied actions. Given documents
+instead of a principal (SimulateCustomPolicy), it judges a policy that no longer exists, as event history
+recorded it: evidence once a student has cleaned up.
 """
 
 from __future__ import annotations

@@ -54,7 +54,8 @@ _EDIT_PERMISSIONS = ("kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy")
 _READ_PERMISSIONS = ("kms:DescribeKey", "kms:GetKeyPolicy")
 
 
-@action("kms.key_users", read_only=False, permissions=_EDIT_PERMISSIONS, params=_EDIT)
+# Adding a principal that is there, or removing one that is not, changes nothing: both edits are safe to repeat.
+@action("kms.key_users", read_only=False, repeatable=True, permissions=_EDIT_PERMISSIONS, params=_EDIT)
 def key_users(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     """Add or remove principals in the key policy statement that lets them use the key.
 
@@ -76,6 +77,7 @@ def key_users(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
 @action(
     "kms.key_administrators",
     read_only=False,
+    repeatable=True,
     permissions=_EDIT_PERMISSIONS,
     params=_EDIT,
 )

@@ -98,6 +98,7 @@ def upload_file(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
 @action(
     "s3.empty_bucket",
     read_only=False,
+    repeatable=True,  # emptying an empty bucket deletes nothing more
     permissions=("s3:ListBucket", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion",
                  "s3:DeleteBucket"),
     params={

@@ -15,8 +15,11 @@ from typing import Any, TextIO
 from runner import aws_models, registry
 from runner.commands.exits import EXIT_OK
 from runner.errors import UsageError, suggestion
+from runner.operation_kinds import Kind
 
 _TAGS = re.compile(r"<[^>]+>")
+#: How a service's listing names what each operation does to an account.
+_KIND_WORDS = {Kind.READ: "read-only", Kind.REPEATABLE: "repeatable", Kind.CHANGE: "mutating"}
 
 
 def _first_sentence(html: str) -> str:
@@ -67,6 +70,7 @@ def _summary(spec: registry.ActionSpec) -> dict[str, Any]:
         "name": spec.name,
         "summary": spec.summary,
         "read_only": spec.read_only,
+        "repeatable": spec.repeatable,
         "permissions": list(spec.permissions),
     }
 
@@ -89,6 +93,8 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     out.write(f"{spec.name}: {spec.summary}\n")
     out.write(f"  read-only: {'yes' if spec.read_only else 'no'}\n")
+    out.write(f"  safe to repeat: {'yes' if spec.repeatable else 'no'}"
+              + (f" ({spec.operation.kind.why})" if spec.operation else "") + "\n")
     out.write(f"  permissions: {', '.join(spec.permissions) or 'none'}\n")
     if spec.operation:
         out.write(f"  paginate: {'yes' if spec.can_paginate else 'no'}\n")
@@ -114,7 +120,7 @@ def _list_all(fmt: str, out: TextIO) -> int:
         out.write(f"{spec.name:<{width}}  {'yes' if spec.read_only else 'no':<9}  "
                   f"{', '.join(spec.permissions) or '-'}\n{'':<{width}}             params: {params}\n")
     out.write(f"\naws.<service>.<operation>: any of {len(aws_models.service_names())} services' operations, "
-              "snake_case; read-only when the operation starts with Get, Describe, List, Head or Lookup.\n"
+              "snake_case; read-only when it only reads (Get, Describe, List, Head, Lookup, Query, Scan...).\n"
               "  'labrunner actions aws.kms' lists a service's operations; "
               "'labrunner actions aws.kms.create_key' shows one.\n")
     return EXIT_OK
@@ -126,10 +132,10 @@ def _list_service(service: str, fmt: str, out: TextIO) -> int:
         raise UsageError(f"unknown AWS service '{service}'" + (f"; {hint}" if hint else ""))
     ops = aws_models.operations(service)
     if fmt == "json":
-        rows = [{"name": op.action, "read_only": op.read_only, "permissions": list(op.permissions)}
-                for op in ops.values()]
+        rows = [{"name": op.action, "read_only": op.read_only, "repeatable": op.repeatable,
+                 "permissions": list(op.permissions)} for op in ops.values()]
         out.write(json.dumps({"service": service, "operations": rows}, indent=2) + "\n")
         return EXIT_OK
     for op in ops.values():
-        out.write(f"{op.action:<60} {'read-only' if op.read_only else 'mutating'}\n")
+        out.write(f"{op.action:<60} {_KIND_WORDS[op.kind.kind]}\n")
     return EXIT_OK

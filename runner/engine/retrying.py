@@ -1,8 +1,9 @@
 """Polling one step until it passes or its time runs out: tenacity, with the clock and sleep injected;
 and the time limit of a whole run (`TimeLimit`, `Deadline`).
 
-Used by `steps.py`, which decides what counts as a retryable outcome (the lab format's rule: reads on
-any failure, mutating steps only on the codes in `retry.on`); this module only schedules attempts.
+Used by `steps.py`, which decides what counts as a retryable outcome (an action that is safe to repeat,
+`runner.operation_kinds`, on any failure; any other only on the codes in `retry.on`); this module only
+schedules attempts.
 The pause starts at `interval`, grows by `backoff` after each attempt, is capped at `max_interval`, and
 never runs past the timeout, nor past the run's deadline: the last attempt happens then at the latest.
 tenacity reads `time.monotonic` itself, so stop and wait are computed from the injected clock instead of

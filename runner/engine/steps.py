@@ -306,8 +306,8 @@ class StepRunner:
         named = step.retry.on if step.retry is not None else ()
         if code is not None and code_matches(code, named):
             return True
-        if not spec.read_only:
-            return False  # a mutating call is repeated only on the codes the lab names
+        if not spec.repeatable:
+            return False  # a change that is not safe to repeat is repeated only on the codes the lab names
         return code is None or not never_retried(code)
 
     def _judge_result(self, prepared: Prepared, result: Any) -> Outcome:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner import durations, model, registry, templates, value_checks
+from runner import durations, model, operation_kinds, registry, templates, value_checks
 from runner.errors import did_you_mean, suggestion
 from runner.loader import Document
 from runner.loader import Path as YamlPath
@@ -271,9 +271,10 @@ class Semantics:
             self.add((*path, "action"), exc.message, exc.hint, rule="unknown-action")
             return None
         if section in _READ_ONLY_SECTIONS and not spec.read_only:
-            self.add((*path, "action"), f"{section} must be read-only, but {name} changes the account",
-                     "move it to the task's steps, or use a Get/Describe/List/Head/Lookup operation",
-                     rule="check-not-read-only")
+            why = f" ({spec.operation.kind.why})" if spec.operation is not None and spec.repeatable else ""
+            self.add((*path, "action"), f"{section} must be read-only, but {name} changes the account{why}",
+                     "move it to the task's steps, or use a read-only operation ("
+                     + ", ".join(operation_kinds.READ_VERBS) + ")", rule="check-not-read-only")
         return spec
 
     def check_params(self, raw: dict[str, Any], path: YamlPath, spec: registry.ActionSpec | None) -> None:
@@ -364,7 +365,7 @@ class Semantics:
         if timeout > 24 * 3600:
             self.add((*rpath, "timeout"), "retry.timeout is over a day", "a lab step should give up sooner",
                      rule="retry")
-        if spec is not None and not spec.read_only and not retry.get("on"):
+        if spec is not None and not spec.repeatable and not retry.get("on"):
             self.add(rpath, f"{spec.name} changes the account, so it may only retry on named error codes",
                      _RETRY_SAFE, key=True, rule="retry-mutating")
 

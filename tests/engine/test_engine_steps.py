@@ -254,6 +254,34 @@ def test_mutating_step_retries_only_on_named_codes(tmp_path: Path, stub_target: 
     assert record.status == "failed" and record.attempts == 1
 
 
+QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/orders"
+
+
+@pytest.mark.parametrize("on", ["", "\n  retry: {timeout: 1m, interval: 1s, on: [OverLimit]}"],
+                         ids=["no-on", "on-OverLimit"])
+def test_polling_a_queue_repeats_receive_message_until_a_message_arrives(
+        tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime, on: str) -> None:
+    # Issue 15: SQS ReceiveMessage is the polling API. Without `retry.on` the validator refused the retry;
+    # with it the step never repeated on a failed expectation, so on AWS it did not wait for the message.
+    retry = on or "\n  retry: {timeout: 1m, interval: 1s}"
+    lab = one_step(tmp_path, f"""
+- action: aws.sqs.receive_message
+  params: {{QueueUrl: "{QUEUE}", WaitTimeSeconds: 1}}{retry}
+  expect:
+    - path: "length(Messages || `[]`)"
+      greater_than: 0
+  save:
+    body: Messages[0].Body
+""")
+    sqs = stub_target.stub("sqs")
+    sqs.add_response("receive_message", {})
+    sqs.add_response("receive_message", {})
+    sqs.add_response("receive_message", {"Messages": [{"MessageId": "m-1", "Body": "hello"}]})
+    finished = run(lab, stub_target, fake_time)
+    assert finished.record.status == "passed" and finished.record.attempts == 3
+    assert fake_time.naps == [1, 1] and finished.saved == {"body": "hello"}
+
+
 def test_permission_errors_are_never_retried(tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime) -> None:
     lab = one_step(tmp_path, """
 - action: aws.kms.describe_key

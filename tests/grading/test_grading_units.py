@@ -145,6 +145,23 @@ def test_the_guard_refuses_a_write_before_it_is_sent_and_lets_reads_through() ->
         stub.assert_no_pending_responses()  # the refused call never reached the (stubbed) wire
 
 
+def test_the_guard_and_the_validator_agree_on_what_reads() -> None:
+    # One source (runner.operation_kinds): DynamoDB's Query reads, SQS's ReceiveMessage changes the queue.
+    client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    guard_client(client)
+    with Stubber(client) as stub:
+        stub.add_response("query", {"Items": [], "Count": 0})
+        assert client.query(TableName="Movies")["Count"] == 0
+        with pytest.raises(ClientError) as caught:
+            client.put_item(TableName="Movies", Item={"title": {"S": "Jaws"}})
+        assert caught.value.response["Error"]["Code"] == CODE
+    sqs = boto3.client("sqs", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    guard_client(sqs)
+    with pytest.raises(ClientError) as caught:
+        sqs.receive_message(QueueUrl="https://sqs.us-east-1.amazonaws.com/123456789012/q")
+    assert caught.value.response["Error"]["Code"] == CODE
+
+
 # ---- the grader policy
 
 
@@ -166,6 +183,17 @@ def test_the_policy_is_the_union_of_what_checks_and_evidence_need(capsys: pytest
     assert "kms:DescribeKey" in policy.permissions(load_lab(KMS_LAB), ("upload-encrypted",))
     # Advice runs in a grade too (task 4's: is public access blocked again?).
     assert "s3:GetBucketPublicAccessBlock" in policy.permissions(load_lab(KMS_LAB), ("open-image",))
+
+
+def test_the_policy_grants_the_reads_a_check_makes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lab = tmp_path / "movies.yaml"
+    lab.write_text("lab: movies\ntitle: Movies\ntasks:\n  - id: items\n    title: Items\n    checks:\n"
+                   "      - action: aws.dynamodb.scan\n        params: {TableName: Movies}\n"
+                   "      - action: aws.dynamodb.batch_get_item\n"
+                   "        params: {RequestItems: {Movies: {Keys: [{title: {S: Jaws}}]}}}\n")
+    assert main(["grade", str(lab), "--print-policy"]) == 0
+    assert json.loads(capsys.readouterr().out)["Statement"][0]["Action"] == ["dynamodb:BatchGetItem",
+                                                                            "dynamodb:Scan"]
 
 
 # ---- outputs
