@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from runner import fastschema, templates
+from runner import fastschema, jmes, templates
 from runner.errors import brief, kind_of, suggestion
 from runner.loader import Path as YamlPath
 from runner.schema import params_schema
@@ -109,19 +109,10 @@ def params_check(action: str, *, rendered: bool = False) -> SchemaCheck:
 # JMESPath, files and botocore's parameter validation
 
 
-@functools.lru_cache(maxsize=4096)
 def jmespath_problem(expression: str) -> str | None:
-    """Why a JMESPath expression does not compile (quoting it, with the column), or None."""
-    import jmespath
-    from jmespath import exceptions
-
-    try:
-        jmespath.compile(expression)
-    except exceptions.ParseError as exc:
-        return f"'{expression}' does not compile: {exc.msg} at column {exc.lex_position + 1}"
-    except exceptions.JMESPathError as exc:
-        return f"'{expression}' does not compile: {exc}"
-    return None
+    """Why a JMESPath expression cannot run (quoting it, with the column), or None (`runner.jmes.problem`)."""
+    found = jmes.problem(expression)
+    return found[0] if found else None
 
 
 def file_problem(lab_dir: Path, relative: str) -> tuple[str, str] | None:

@@ -10,17 +10,20 @@ nothing gives `null`.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jmespath
+from jmespath import exceptions
 
+from runner import jmes
 from runner.engine.record import AssertionRecord
 from runner.operators import OPERATORS, CheckError, show
 from runner.value_checks import jmespath_problem
+
+#: How an expectation whose path failed on this result begins its `detail` (a type error on a missing key).
+PATH_FAILED = "the path failed: "
 
 
 @dataclass(frozen=True)
@@ -34,13 +37,15 @@ class Check:
     location: str = ""
 
 
-@functools.lru_cache(maxsize=2048)
-def _compiled_path(path: str) -> Any:
-    return jmespath.compile(path)
-
-
 def actual_value(path: str, result: Any) -> Any:
-    return _compiled_path(path).search(result)
+    """The value of a path over a result; raises jmespath's `JMESPathError` when the path fails on it."""
+    return jmes.search(path, result)
+
+
+def path_failure(error: exceptions.JMESPathError) -> str:
+    """What a path that failed on a result says, with the fix for its most common cause."""
+    text = str(error)
+    return f"{text}; {jmes.NULL_HINT}" if 'received: "null"' in text else text
 
 
 def show_json(value: Any, limit: int | None = None) -> str:
@@ -62,19 +67,29 @@ def failed_lines(assertions: Iterable[AssertionRecord | Mapping[str, Any]], *, i
         check = item if isinstance(item, Mapping) else dataclasses.asdict(item)
         if check["passed"]:
             continue
-        lines.append(f"{indent}{check['path']} {check['operator']}: expected {render(check['expected'])}, "
-                     f"actual {render(check['actual'])}")
+        detail = str(check.get("detail") or "")
+        found = f"but {detail}" if detail.startswith(PATH_FAILED) else f"actual {render(check['actual'])}"
+        lines.append(f"{indent}{check['path']} {check['operator']}: expected {render(check['expected'])}, {found}")
         if check.get("message"):
             lines.append(f"{indent}{hint}{check['message']}")
     return lines
 
 
 def evaluate(check: Check, result: Any) -> AssertionRecord:
-    """Evaluate one check against a result. `exists` records true/false, `length` the length found."""
-    actual = actual_value(check.path, result)
+    """Evaluate one check against a result. `exists` records true/false, `length` the length found.
+
+    A path that fails on this result (a function given null for a missing key) is a failed expectation,
+    retried like any other: the next result may hold the key.
+    """
     operator = OPERATORS.get(check.operator)
     if operator is None:
         raise CheckError(f"unknown operator '{check.operator}'")
+    try:
+        actual = actual_value(check.path, result)
+    except exceptions.JMESPathError as error:
+        return AssertionRecord(path=check.path, operator=check.operator, expected=check.expected, actual=None,
+                               passed=False, detail=PATH_FAILED + path_failure(error), message=check.message,
+                               location=check.location)
     passed, why, recorded = operator.test(actual, check.expected)
     return AssertionRecord(
         path=check.path,

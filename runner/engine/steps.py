@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from jmespath.exceptions import JMESPathError
+
 from runner import registry, templates, value_checks
 from runner.actions import bounds
 from runner.actions.aws import call_operation, plain, prepare_params
@@ -356,6 +358,6 @@ class StepRunner:
                 saved[name] = assertions.actual_value(str(path), result)
             except templates.TemplateError as exc:
                 raise PrepareError("render", f"save.{name}: {exc.message}") from None
-            except Exception as exc:
-                raise PrepareError("params", f"save.{name}: {type(exc).__name__}: {exc}") from None
+            except JMESPathError as exc:
+                raise PrepareError("params", f"save.{name}: '{path}' failed: {assertions.path_failure(exc)}") from None
         return saved

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner import durations, model, operation_kinds, registry, templates, value_checks
+from runner import durations, jmes, model, operation_kinds, registry, templates, value_checks
 from runner.errors import did_you_mean, suggestion
 from runner.loader import Document
 from runner.loader import Path as YamlPath
@@ -330,10 +330,9 @@ class Semantics:
     def check_jmespath(self, expression: str, path: YamlPath, *, key_mark: bool = False) -> None:
         if templates.is_template(expression):
             return  # compiled after rendering
-        message = value_checks.jmespath_problem(expression)
-        if message:
-            self.add(path, f"JMESPath {message}", "see https://jmespath.org for the syntax", key=key_mark,
-                     rule="jmespath")
+        found = jmes.problem(expression)
+        if found:
+            self.add(path, f"JMESPath {found[0]}", found[1], key=key_mark, rule="jmespath")
 
     def check_retry(self, raw: dict[str, Any], path: YamlPath, spec: registry.ActionSpec | None) -> None:
         retry = raw.get("retry")

@@ -13,6 +13,7 @@ from engine_helpers import context
 from testkit import CALLER, FakeTime, StubTarget, lab_from
 
 from runner.actions import aws
+from runner.engine.assertions import failed_lines
 from runner.engine.steps import Finished, StepRunner, truthy
 from runner.model import Lab
 
@@ -280,6 +281,36 @@ def test_polling_a_queue_repeats_receive_message_until_a_message_arrives(
     finished = run(lab, stub_target, fake_time)
     assert finished.record.status == "passed" and finished.record.attempts == 3
     assert fake_time.naps == [1, 1] and finished.saved == {"body": "hello"}
+
+
+def test_a_path_that_fails_on_a_missing_key_is_a_failed_expectation_and_is_retried(
+        tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime) -> None:
+    # Issue 15: `length(Messages)` after an empty receive was the step's error (not retried) instead of a
+    # mismatch: JMESPath's functions refuse null, and a missing key is null.
+    lab = one_step(tmp_path, f"""
+- action: aws.sqs.receive_message
+  params: {{QueueUrl: "{QUEUE}"}}
+  retry: {{timeout: 3s, interval: 1s}}
+  expect:
+    - path: length(Messages)
+      equals: 1
+    - path: Messages[0].Body | from_json(@).Message
+      equals: hello
+""")
+    sqs = stub_target.stub("sqs")
+    for _ in range(4):
+        sqs.add_response("receive_message", {})
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "failed" and record.attempts == 4 and record.error is None
+    first, second = record.assertions
+    assert not first.passed and first.detail.startswith("the path failed: In function length(), invalid type")
+    assert "give a default, for example length(Messages || `[]`)" in first.detail
+    assert not second.passed and second.actual is None  # from_json(null) is null: a plain mismatch
+    assert failed_lines(record.assertions)[0].startswith("length(Messages) equals: expected 1, but the path "
+                                                         "failed: In function length()")
+    envelope = json.dumps({"Type": "Notification", "Message": "hello"})
+    sqs.add_response("receive_message", {"Messages": [{"MessageId": "m", "Body": envelope}]})
+    assert run(lab, stub_target, fake_time).record.status == "passed"
 
 
 def test_permission_errors_are_never_retried(tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime) -> None:
