@@ -124,9 +124,10 @@ class Lab:
 
 
 def codes(value: Any) -> tuple[str, ...]:
+    """Error codes as a lab writes them (a code, or a list), as text: `404` is the code boto3 gives as "404"."""
     if value is None:
         return ()
-    return (value,) if isinstance(value, str) else tuple(value)
+    return tuple(str(code) for code in (value if isinstance(value, list) else [value]))
 
 
 def step_key(task_id: str | None, section: str, index: int, raw: Mapping[str, Any]) -> str:

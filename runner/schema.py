@@ -20,7 +20,8 @@ LAB_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 AWS_ACTION_PATTERN = r"^aws\.[a-z0-9-]+\.[a-z0-9_]+$"
 TEMPLATE_PATTERN = r"\{\{[\s\S]*\}\}"
-ERROR_CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_.:-]*$"
+#: An AWS error code, or the HTTP status boto3 gives as the code when an error has no body (HeadObject's 404).
+ERROR_CODE_PATTERN = r"^(?:[A-Za-z][A-Za-z0-9_.:-]*|[1-5][0-9][0-9])$"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"
 
 
@@ -201,10 +202,18 @@ def generate() -> dict[str, Any]:
             },
             "error_codes": {
                 "anyOf": [
-                    {"type": "string", "pattern": ERROR_CODE_PATTERN},
-                    {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": ERROR_CODE_PATTERN}},
+                    {"$ref": "#/$defs/error_code"},
+                    {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/error_code"}},
                 ],
                 "errorMessage": "error codes are a code such as NoSuchBucket, or a list of them",
+            },
+            "error_code": {
+                "anyOf": [
+                    {"type": "string", "pattern": ERROR_CODE_PATTERN},
+                    {"type": "integer", "minimum": 100, "maximum": 599,
+                     "description": "An HTTP status: the code boto3 gives an error without a body (HEAD)."},
+                ],
+                "errorMessage": "an error code is a code such as NoSuchBucket, or an HTTP status such as 404",
             },
             "template": {"type": "string", "pattern": TEMPLATE_PATTERN},
         },

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runner import fastschema, jmes, templates
-from runner.errors import brief, kind_of, suggestion
+from runner.errors import brief, did_you_mean, kind_of, suggestion
 from runner.loader import Path as YamlPath
 from runner.schema import params_schema
 
@@ -173,8 +173,9 @@ def _input_shape(op: Any) -> Any:
     return op.model.input_shape
 
 
-def botocore_problems(op: Any, params: dict[str, Any]) -> list[tuple[YamlPath, str, str]]:
-    """botocore's own validation of an operation's parameters, with templated values left to run time."""
+def botocore_problems(op: Any, params: dict[str, Any], *, rendered: bool = False) -> list[tuple[YamlPath, str, str]]:
+    """botocore's own validation of an operation's parameters, with templated values left to run time
+    (`rendered`: the values are what templates gave, so a fix says what to make them give)."""
     from botocore.validate import ParamValidator
 
     shape = _input_shape(op)
@@ -205,7 +206,7 @@ def botocore_problems(op: Any, params: dict[str, Any]) -> list[tuple[YamlPath, s
             wanted = _botocore_kind(names)
             got = details["param"]
             problems.append((where, f"parameter {name.lstrip('.')} of {op.action} must be {wanted}, "
-                             f"not {kind_of(got)}", _type_hint(wanted, got)))
+                             f"not {kind_of(got)}", _type_hint(wanted, got, rendered=rendered)))
         elif kind in ("invalid range", "invalid length"):
             problems.append((where, f"parameter {name.lstrip('.')} of {op.action}: {kind} "
                              f"(minimum {details.get('min_allowed')})", "change the value"))
@@ -228,7 +229,12 @@ def _botocore_kind(names: list[str]) -> str:
     return " or ".join(unique) or " or ".join(names)
 
 
-def _type_hint(wanted: str, got: Any) -> str:
+def _type_hint(wanted: str, got: Any, *, rendered: bool = False) -> str:
+    if rendered:
+        # The lab wrote a template here (static values were checked before the run): quoting is not the fix.
+        example = {"a whole number": " | int", "a number": " | float"}.get(wanted, "")
+        return (f"the template gave {kind_of(got)} {brief(got)}; make it give {wanted}"
+                + (f", for example {{{{ value{example} }}}}" if example else ""))
     if isinstance(got, str) and wanted in ("a whole number", "a number", "true or false"):
         return f"write {wanted} without quotes"
     if "a string" in wanted and not isinstance(got, (dict, list)):
@@ -260,3 +266,70 @@ def _enum_problems(shape: Any, value: Any, templated: set[YamlPath], action: str
 
     walk(shape, value, ())
     return found
+
+
+# --------------------------------------------------------------------------------------------------
+# Error codes an `aws.*` step names (expect_error, ignore_errors, retry.on)
+
+
+#: Codes any AWS API may answer with, beyond what its model lists: AWS's "Common Errors" pages, the SDKs'
+#: throttling codes, and the codes labrunner gives a failure itself.
+COMMON_ERROR_CODES = frozenset({
+    "AccessDenied", "AccessDeniedException", "ExpiredToken", "ExpiredTokenException", "IncompleteSignature",
+    "InternalError", "InternalFailure", "InternalServerError", "InvalidAction", "InvalidClientTokenId",
+    "InvalidParameterCombination", "InvalidParameterValue", "InvalidQueryParameter", "MalformedQueryString",
+    "MissingAction", "MissingAuthenticationToken", "MissingParameter", "NotAuthorized", "OptInRequired",
+    "RequestExpired", "RequestLimitExceeded", "RequestTimeout", "ServiceUnavailable", "SignatureDoesNotMatch",
+    "SlowDown", "Throttling", "ThrottlingException", "TooManyRequestsException", "UnrecognizedClientException",
+    "UnknownOperationException", "ValidationError", "ValidationException", "ParamValidationError",
+    "ReadOnlyViolation",
+})
+#: What boto3 reports for a bodiless error, by the code an author might write instead.
+_STATUS_OF = {"NoSuchKey": "404", "NoSuchBucket": "404", "NotFound": "404", "AccessDenied": "403",
+              "Forbidden": "403", "BadRequest": "400"}
+_STATUS_HINT = "write the HTTP status: '404' (not found), '403' (access denied) or '400' (bad request)"
+
+
+@functools.cache
+def modelled_error_codes(op: Any) -> tuple[tuple[str, ...], frozenset[str]]:
+    """An operation's modelled error codes (its own, in model order), and every code its service models."""
+    from runner import aws_models
+
+    def names(shape: Any) -> list[str]:
+        return [shape.name, str(shape.error_code or shape.name)]
+
+    own = [code for shape in op.model.error_shapes for code in names(shape)]
+    service = {code for shape in aws_models.service_model(op.service).error_shapes for code in names(shape)}
+    return tuple(dict.fromkeys(own)), frozenset(service)
+
+
+def error_code_problem(op: Any, code: str) -> tuple[str, str] | None:
+    """Why `code` can never match an error of `op` (an `aws_models.AwsOperation`), and the fix; or None.
+
+    AWS answers with codes botocore does not model, so an unknown code is refused only as a near miss of a
+    known one; a HEAD request's errors have no body, so boto3 gives the HTTP status as their code.
+    """
+    from runner import aws_models
+
+    own, service = modelled_error_codes(op)
+    bodiless = aws_models.facts(op.service, op.name).method == "HEAD"
+    status = code.isdigit()
+    if bodiless and not status:
+        return (f"{op.action} is an HTTP HEAD request: its errors have no body, so boto3 gives the HTTP status as "
+                f"the code and '{code}' never matches",
+                f"write '{_STATUS_OF[code]}'" if code in _STATUS_OF else _STATUS_HINT)
+    if status:
+        if bodiless or code == "304":  # 304 Not Modified (a conditional GET) has no body either
+            return None
+        examples = ", ".join(own[:3]) or "NoSuchBucket, AccessDenied"
+        return (f"'{code}' is an HTTP status, not an error code: the errors of {op.action} carry a code",
+                f"write the code AWS returns, such as {examples}")
+    known = service | COMMON_ERROR_CODES
+    if code in known or code.rsplit(".", 1)[-1] in known:
+        return None
+    near = (f"{code}Exception" if f"{code}Exception" in known else
+            code.removesuffix("Exception") if code.removesuffix("Exception") in known else
+            did_you_mean(code, known, cutoff=0.9))
+    if near is None:
+        return None  # a code the model does not list: AWS has many
+    return f"unknown error code '{code}' for {op.action}", f"did you mean '{near}'?"

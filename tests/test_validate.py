@@ -61,6 +61,29 @@ def test_reads_that_do_not_start_with_get_are_fit_for_checks() -> None:
         """)
 
 
+def test_head_requests_expect_http_statuses_and_codes_botocore_does_not_model_pass() -> None:
+    # Issue 15: HeadBucket and HeadObject errors have no body, boto3 reports "404", and that was refused.
+    lab = valid("""\
+        tasks:
+          - id: t
+            title: t
+            checks:
+              - action: aws.s3.head_object
+                params: {Bucket: b, Key: k}
+                expect_error: ["404", 403]
+              - action: aws.s3.head_bucket
+                params: {Bucket: b}
+                expect_error: 404
+              - action: aws.s3.get_bucket_policy
+                params: {Bucket: b}
+                expect_error: [NoSuchBucketPolicy, AccessDenied]
+              - action: aws.sqs.get_queue_url
+                params: {QueueName: q}
+                expect_error: [QueueDoesNotExist, AWS.SimpleQueueService.NonExistentQueue]
+        """)
+    assert [step.expect_error for step in lab.tasks[0].checks][:2] == [("404", "403"), ("404",)]
+
+
 def test_a_repeatable_action_retries_without_naming_codes() -> None:
     valid("""\
         tasks:

@@ -113,11 +113,15 @@ def plain(value: Any, key: str | None = None) -> Any:
 
 
 def prepare_params(op: AwsOperation, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Params as botocore takes them: a mapping or list given for a string parameter becomes JSON.
+    """Params as botocore takes them: a mapping or list given for a string parameter becomes JSON, and a
+    number or boolean becomes its text.
 
-    That is how a lab writes a policy document as YAML; AWS stores what it is sent, and compact JSON
-    is what the CLI and the console send. Everything else is left to botocore (a string given for a
-    blob parameter is sent as its UTF-8 bytes; an ISO 8601 string for a timestamp is parsed).
+    JSON is how a lab writes a policy document as YAML; AWS stores what it is sent, and compact JSON is
+    what the CLI and the console send. A number reaches a string parameter from a template that is
+    exactly one expression (`N: "{{ count }}"`, DynamoDB's numbers are strings): the author quoted it, and
+    the model says it is text, so it is sent as text (the validator refuses an unquoted number written in
+    the lab). Everything else is left to botocore (a string given for a blob parameter is sent as its
+    UTF-8 bytes; an ISO 8601 string for a timestamp is parsed).
     """
     shape = op.model.input_shape
 
@@ -127,6 +131,8 @@ def prepare_params(op: AwsOperation, params: Mapping[str, Any]) -> dict[str, Any
         kind = shape.type_name
         if kind == "string" and isinstance(value, (dict, list)):
             return json.dumps(value, separators=(",", ":"))
+        if kind == "string" and isinstance(value, (bool, int, float)):
+            return json.dumps(value)  # true, 7, 1.5: as JSON and YAML write them
         if kind == "structure" and isinstance(value, Mapping):
             return {k: walk(shape.members.get(k), v) for k, v in value.items()}
         if kind == "list" and isinstance(value, list):

@@ -21,11 +21,20 @@ class ActionFailed(Exception):
     sees for a step that expects the error.
     """
 
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None,
+                 aliases: tuple[str | None, ...] = ()) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
+        self.aliases = tuple(dict.fromkeys(a for a in aliases if a and a != code))
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Every name the error goes by: its code, then the name of botocore's modelled exception for it (SNS's
+        `NotFound` is `NotFoundException`) and its query-protocol code (SQS's `AWS.SimpleQueueService.
+        NonExistentQueue` is `QueueDoesNotExist`). A lab may name any of them."""
+        return (self.code, *self.aliases)
 
     def document(self) -> dict[str, Any]:
         return {"Error": {"Code": self.code, "Message": self.message}, "HTTPStatusCode": self.status}
@@ -42,7 +51,8 @@ def failure_from(exc: BaseException) -> ActionFailed | None:
         meta = exc.response.get("ResponseMetadata", {})
         code = str(error.get("Code") or meta.get("HTTPStatusCode") or "Unknown")
         message = str(error.get("Message") or "")
-        return ActionFailed(code, message, meta.get("HTTPStatusCode"))
+        modelled = type(exc).__name__ if type(exc) is not ClientError else None
+        return ActionFailed(code, message, meta.get("HTTPStatusCode"), (modelled, error.get("QueryErrorCode")))
     if isinstance(exc, ParamValidationError):
         return ActionFailed("ParamValidationError", str(exc.kwargs.get("report", exc)).strip())
     if isinstance(exc, BotoCoreError):

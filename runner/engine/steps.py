@@ -47,6 +47,11 @@ def code_matches(code: str, wanted: tuple[str, ...]) -> bool:
     return code in wanted or code.rsplit(".", 1)[-1] in wanted
 
 
+def failure_matches(failure: ActionFailed, wanted: tuple[str, ...]) -> bool:
+    """Whether a lab's list of codes names this failure, by any of the names it goes by."""
+    return any(code_matches(code, wanted) for code in failure.codes)
+
+
 def never_retried(code: str) -> bool:
     return code.startswith("AccessDenied") or code_matches(code, NEVER_RETRY)
 
@@ -212,7 +217,7 @@ class StepRunner:
             raise PrepareError("params", f"params rendered to {type(params).__name__}, not a mapping", params)
         if spec.operation is not None:
             call_params = prepare_params(spec.operation, params)
-            problems = value_checks.botocore_problems(spec.operation, call_params)
+            problems = value_checks.botocore_problems(spec.operation, call_params, rendered=True)
             if problems:
                 text = "; ".join(f"{message} ({hint})" if hint else message for _, message, hint in problems)
                 raise PrepareError("params", f"after rendering: {text}", params)
@@ -304,13 +309,13 @@ class StepRunner:
         ctx.redactor.learn(result)
         return self._judge_result(prepared, result)
 
-    def _may_retry(self, spec: registry.ActionSpec, step: Step, code: str | None) -> bool:
+    def _may_retry(self, spec: registry.ActionSpec, step: Step, failure: ActionFailed | None) -> bool:
         named = step.retry.on if step.retry is not None else ()
-        if code is not None and code_matches(code, named):
+        if failure is not None and failure_matches(failure, named):
             return True
         if not spec.repeatable:
             return False  # a change that is not safe to repeat is repeated only on the codes the lab names
-        return code is None or not never_retried(code)
+        return failure is None or not any(never_retried(code) for code in failure.codes)
 
     def _judge_result(self, prepared: Prepared, result: Any) -> Outcome:
         step = prepared.step
@@ -323,17 +328,19 @@ class StepRunner:
     def _judge_failure(self, prepared: Prepared, failure: ActionFailed, ctx: RunContext) -> Outcome:
         step = prepared.step
         document = failure.document()
-        if step.expect_error and code_matches(failure.code, step.expect_error):
+        if step.expect_error and failure_matches(failure, step.expect_error):
             return self._assert(prepared, document)
-        if step.ignore_errors and code_matches(failure.code, step.ignore_errors):
+        if step.ignore_errors and failure_matches(failure, step.ignore_errors):
             return Outcome("passed", document, ignored=failure.code)
         message = ctx.redactor.text(failure.message)
         summary = f"{failure.code}: {message}" if message else failure.code
         if step.expect_error:
-            summary = f"expected error {' or '.join(step.expect_error)}, got {summary}"
-        return Outcome("failed", document,
-                       error=ErrorInfo("aws", message, code=failure.code, status=failure.status),
-                       summary=summary, retryable=self._may_retry(prepared.spec, step, failure.code))
+            # Wherever the error is shown (console, JUnit, Gradescope), it says which code was expected.
+            expected = " or ".join(step.expect_error)
+            summary = f"expected error {expected}, got {summary}"
+            message = f"{message} (expected error {expected})" if message else f"expected error {expected}"
+        return Outcome("failed", document, error=ErrorInfo("aws", message, code=failure.code, status=failure.status),
+                       summary=summary, retryable=self._may_retry(prepared.spec, step, failure))
 
     def _assert(self, prepared: Prepared, result: Any) -> Outcome:
         try:

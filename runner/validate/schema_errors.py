@@ -183,6 +183,8 @@ def _fits(branch: dict[str, Any], instance: Any) -> bool:
     """Whether a value is of the kind an anyOf/oneOf branch describes (its type, enum or const)."""
     if "$ref" in branch:
         branch = lab_check().schema["$defs"][branch["$ref"].rsplit("/", 1)[-1]]
+    if isinstance(branch.get("anyOf"), list):
+        return any(isinstance(b, dict) and _fits(b, instance) for b in branch["anyOf"])
     if branch.get("pattern") == TEMPLATE_PATTERN:
         # The run-time alternative to a typed value: what the author meant only when it is a template.
         return isinstance(instance, str) and templates.is_template(instance)

@@ -223,6 +223,7 @@ class Semantics:
         if raw.get("paginate") and spec is not None and not spec.can_paginate:
             self.add((*path, "paginate"), f"{spec.name} cannot paginate",
                      "remove 'paginate'; only list operations with a botocore paginator can", rule="paginate")
+        self.check_error_codes(raw, path, spec)
         if "expect_error" in raw and "ignore_errors" in raw:
             both = set(model.codes(raw.get("expect_error"))) & set(model.codes(raw.get("ignore_errors")))
             if both:
@@ -294,6 +295,22 @@ class Semantics:
             value = params.get(name)
             if isinstance(value, str) and not templates.is_template(value):
                 self.check_file(value, (*ppath, name))
+
+    def check_error_codes(self, raw: dict[str, Any], path: YamlPath, spec: registry.ActionSpec | None) -> None:
+        """The codes an `aws.*` step names can match an error of its operation (`value_checks.error_code_problem`)."""
+        if spec is None or spec.operation is None:
+            return
+        retry = raw.get("retry")
+        named = [((*path, "expect_error"), raw.get("expect_error")),
+                 ((*path, "ignore_errors"), raw.get("ignore_errors")),
+                 ((*path, "retry", "on"), retry.get("on") if isinstance(retry, dict) else None)]
+        for where, value in named:
+            if value is None or self.flagged(where):
+                continue
+            for index, code in enumerate(value if isinstance(value, list) else [value]):
+                problem = value_checks.error_code_problem(spec.operation, str(code))
+                if problem:
+                    self.add((*where, index) if isinstance(value, list) else where, *problem, rule="error-codes")
 
     def check_file(self, relative: str, path: YamlPath) -> None:
         problem = value_checks.file_problem(self.lab_dir, relative)

@@ -23,6 +23,21 @@ def test_a_client_error_keeps_aws_s_code_message_and_status() -> None:
                                   "HTTPStatusCode": 404}
 
 
+def test_a_modelled_error_also_goes_by_its_exception_name_and_query_code() -> None:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    error = sqs.exceptions.QueueDoesNotExist(
+        {"Error": {"Code": "AWS.SimpleQueueService.NonExistentQueue", "QueryErrorCode": "QueueDoesNotExist",
+                   "Message": "The specified queue does not exist."}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+        "GetQueueUrl")
+    failure = failure_from(error)
+    assert failure is not None and failure.code == "AWS.SimpleQueueService.NonExistentQueue"
+    assert failure.codes == ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+    plain = failure_from(client_error("NoSuchKey", "gone", 404))
+    assert plain is not None and plain.codes == ("NoSuchKey",)
+
+
 def test_a_client_error_without_a_code_is_named_by_its_status() -> None:
     failure = failure_from(ClientError({"Error": {}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "HeadObject"))
     assert failure is not None and (failure.code, failure.message) == ("403", "")

@@ -100,6 +100,31 @@ def test_bad_params_after_rendering_are_an_error_and_nothing_is_called(
     assert record.status == "error" and record.attempts == 0
     assert record.error is not None and record.error.kind == "params"
     assert "PendingWindowInDays" in record.error.message and "whole number" in record.error.message
+    # The lab wrote a template, not a quoted value: the fix is about what the template gives.
+    assert "the template gave string 'seven'; make it give a whole number" in record.error.message
+    assert "quote" not in record.error.message and "without quotes" not in record.error.message
+
+
+def test_a_quoted_template_is_sent_as_text_where_the_model_wants_a_string(
+        tmp_path: Path, stub_target: StubTarget, fake_time: FakeTime) -> None:
+    # Issue 15: `N: "{{ n }}"` with n: 1 rendered to the number 1, which botocore refused (DynamoDB's numbers
+    # are strings on the wire), and the error told the author to quote what was quoted.
+    lab = lab_from(tmp_path, HEADER.replace("  alias: myFirstKey", "  alias: myFirstKey\n  n: 1\n  ok: true")
+                   + """\
+      - action: aws.dynamodb.put_item
+        params:
+          TableName: Movies
+          Item:
+            title: {S: Jaws}
+            rank: {N: "{{ n }}"}
+            score: {N: "{{ n * 2.5 }}"}
+            seen: {S: "{{ ok }}"}
+""")
+    stub_target.stub("dynamodb").add_response("put_item", {}, {"TableName": "Movies", "Item": {
+        "title": {"S": "Jaws"}, "rank": {"N": "1"}, "score": {"N": "2.5"}, "seen": {"S": "true"}}})
+    record = run(lab, stub_target, fake_time).record
+    assert record.status == "passed", record.summary
+    assert record.params["Item"]["rank"] == {"N": 1}  # the record shows what the template rendered
 
 
 def test_a_higher_level_action_checks_its_rendered_params_too(
