@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from runner.engine import display
 from runner.engine.context import RunContext, RunInfo, VarError, render_vars
 from runner.engine.ledger import ledger_of
 from runner.engine.modes import RUN, Credit, RunMode
@@ -154,18 +155,22 @@ class Runner:
         progress = Progress(ctx, started, begin)
         if options.resume is not None:  # the earlier run's pending cleanups: this run does them too
             progress.cleanups.extend((prepared, ctx) for prepared in options.resume.cleanups)
-        self.observer.run_started(self.lab, self.target, run_id, seed)
         self._checkpoint(progress, force=True)
         return progress
 
     def render_vars(self, progress: Progress) -> bool:
-        """The lab's vars into the context; False (the run is an `error`) when one does not render."""
+        """The lab's vars into the context, then its titles and descriptions (the observer is told the run
+        started, with them); False (the run is an `error`) when a var does not render."""
+        ctx = progress.ctx
         try:
             progress.ctx = render_vars(progress.ctx, self.options.overrides)
         except VarError as exc:
+            self.observer.run_started(self.lab, self.target, ctx.run.id, ctx.seed)
             progress.status, progress.error = "error", str(exc)
             return False
         learn_marked(progress.ctx)  # before anything is written: the lab's `secrets` are redacted everywhere
+        self.lab = display.lab(self.lab, progress.ctx)
+        self.observer.run_started(self.lab, self.target, ctx.run.id, ctx.seed)
         if self.options.resume is not None:
             progress.ctx = progress.ctx.with_variables(self.options.resume.saved)
         self._checkpoint(progress)
@@ -174,7 +179,7 @@ class Runner:
     def run_task(self, task: Task, progress: Progress) -> TaskRecord:
         """Run one task and add its record; `Interrupted` (its record added) when Ctrl-C stopped it."""
         try:
-            record, progress.ctx = self._run_task(task, progress)
+            record, progress.ctx = self._run_task(self._shown(task), progress)
         except Interrupted as stop:
             progress.tasks.append(stop.record)
             progress.ctx = stop.ctx
@@ -185,11 +190,16 @@ class Runner:
 
     def skip_task(self, task: Task, why: str) -> TaskRecord:
         """The record of a task that does not run: what it would have run, each `skipped` with `why`."""
+        task = self._shown(task)
         sections = dict(self.mode.sections(task))
         return TaskRecord(id=task.id, title=task.title, status="skipped", points=task.points, score=0,
                           steps=_skipped(sections.get("steps", ()), why),
                           checks=_skipped(sections.get("checks", ()), why),
                           advice=_skipped(sections.get("advice", ()), why), summary=why)
+
+    def _shown(self, task: Task) -> Task:
+        """The task as this run shows it: its title rendered once the vars are (`render_vars`)."""
+        return next((shown for shown in self.lab.tasks if shown.id == task.id), task)
 
     def finish(self, progress: Progress) -> RunRecord:
         """Every registered cleanup (newest first), then the lab's; the final record, with its ledger."""

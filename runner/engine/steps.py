@@ -24,7 +24,7 @@ from runner import registry, templates, value_checks
 from runner.actions import bounds
 from runner.actions.aws import call_operation, plain, prepare_params
 from runner.actions.failures import ActionFailed, failure_from
-from runner.engine import assertions
+from runner.engine import assertions, display
 from runner.engine.assertions import Check
 from runner.engine.context import RunContext
 from runner.engine.observer import NullObserver, Observer
@@ -176,6 +176,7 @@ class StepRunner:
 
     def prepare(self, step: Step, ctx: RunContext) -> Prepared | StepRecord:
         """The step ready to run, or its record when it is skipped (`when`) or cannot run (error)."""
+        step = display.step(step, ctx)
         try:
             if step.when is not None:
                 decided = step.when if isinstance(step.when, bool) else ctx.render(step.when)
@@ -244,7 +245,8 @@ class StepRunner:
                 expected = ctx.render(expectation.expected)
             except templates.TemplateError as exc:
                 raise PrepareError("render", f"expect #{number} ({expectation.path}): {exc.message}") from None
-            check = Check(str(path), expectation.operator, expected, expectation.message, str(expectation.location))
+            check = Check(str(path), expectation.operator, expected, display.text(expectation.message, ctx),
+                          str(expectation.location))
             problem = assertions.validate(check)
             if problem:
                 raise PrepareError("params", f"expect #{number}: {problem}")

@@ -60,10 +60,13 @@ class Semantics:
     def run(self) -> None:
         defined = set(templates.BUILTIN_NAMES)
         defined = self.check_vars(defined)
+        # What a person reads is a template too; a lab's and its tasks' texts see the vars and builtins.
+        self.check_texts(self.data, (), defined, ("title", "description"))
         self.collect_saves()
         self.check_secrets()
         tasks = self.data.get("tasks")
         task_ids: dict[str, YamlPath] = {}
+        vars_defined = set(defined)
         check_defined = set(defined)  # checks run alone when grading: they see vars and earlier checks' saves
         evidence_saved: set[str] = set()  # evidence runs only when grading, after a task's checks failed
         routes: list[Route] = []  # every alternative, for `check_route_saves` once every task is read
@@ -71,6 +74,7 @@ class Semantics:
             if not isinstance(task, dict):
                 continue
             tpath: YamlPath = ("tasks", t)
+            self.check_texts(task, tpath, vars_defined, ("title", "description"))
             task_id = task.get("id")
             if isinstance(task_id, str):
                 if task_id in task_ids:
@@ -234,6 +238,7 @@ class Semantics:
                              section=ref.section)
         self.check_templates(raw.get("when"), (*path, "when"), defined, run_defined=run_defined,
                              section=ref.section)
+        self.check_texts(raw, path, defined, ("title", "message"), run_defined=run_defined, section=ref.section)
         self.check_templates(raw.get("expect"), (*path, "expect"), defined, run_defined=run_defined,
                              section=ref.section)
         self.check_templates(raw.get("expect"), (*path, "expect"), defined, run_defined=run_defined,
@@ -401,6 +406,13 @@ class Semantics:
         return names
 
     # ---- templates
+
+    def check_texts(self, raw: dict[str, Any], path: YamlPath, defined: set[str], keys: tuple[str, ...],
+                    **context: Any) -> None:
+        """Titles, descriptions and hints are rendered before a person reads them: their templates too."""
+        for key in keys:
+            if isinstance(raw.get(key), str):
+                self.check_templates(raw[key], (*path, key), defined, **context)
 
     def check_templates(self, value: Any, path: YamlPath, defined: set[str], *, later_vars: set[str] | None = None,
                         run_defined: set[str] | None = None, section: str = "", keys: bool = False) -> None:

@@ -4,6 +4,7 @@ reproduced as a lab an instructor wrote from the docs, and the behaviour that no
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,70 @@ def test_a_failed_expect_error_says_which_code_it_expected(tmp_path: Path, emu: 
     assert wrong.error.message == "The specified queue does not exist. (expected error AccessDenied)"
     assert wrong.summary == ("expected error AccessDenied, got AWS.SimpleQueueService.NonExistentQueue: "
                              "The specified queue does not exist.")
+
+
+HINTS = """\
+    lab: hints
+    title: "Tables in {{ target.region }}"
+    description: Make the table {{ table }}.
+    vars:
+      table: Movies
+    tasks:
+      - id: table
+        title: Create the table {{ table }}
+        checks:
+          - id: table-exists
+            title: "{{ table }} exists"
+            action: aws.dynamodb.describe_table
+            params: {TableName: "{{ table }}"}
+            message: Create the table {{ table }}, with the key title.
+            expect:
+              - path: Table.TableStatus
+                equals: ACTIVE
+                message: Wait until {{ table }} is ACTIVE.
+      - id: later
+        title: Later work on {{ table }}
+        checks:
+          - title: Still {{ table }}
+            action: aws.dynamodb.describe_table
+            params: {TableName: "{{ table }}"}
+    """
+
+
+def test_titles_descriptions_and_hints_are_rendered_wherever_a_person_reads_them(
+        tmp_path: Path, emu: Emulator, fake_time: FakeTime) -> None:
+    # Issue 15: `message: Delete the table {{ table }}.` reached students as written.
+    import io
+
+    from runner.engine import junit
+    from runner.engine.console import Console
+    from runner.grading import gradescope
+
+    out = io.StringIO()
+    lab = load_lab(write_lab(tmp_path, HINTS))
+    target = Target.for_emulator(emu, REGION)
+    try:
+        record = Runner(lab, target, RunOptions(seed=7), clock=fake_time.clock, sleep=fake_time.sleep,
+                        observer=Console(out)).run()
+    finally:
+        target.close()
+    assert record.title == "Tables in us-east-1"
+    first, later = record.tasks
+    assert first.title == "Create the table Movies" and later.title == "Later work on Movies"
+    check = first.checks[0]
+    assert (check.title, check.hint) == ("Movies exists", "Create the table Movies, with the key title.")
+    assert later.status == "skipped" and later.checks[0].title == "Still Movies"  # never ran, still rendered
+    shown = out.getvalue()
+    assert "labrunner run hints: Tables in us-east-1" in shown and "table: Create the table Movies" in shown
+    assert "hint: Create the table Movies, with the key title." in shown and "{{" not in shown
+    assert "Create the table Movies" in junit.render(record) and "{{" not in junit.render(record)
+    results = json.dumps(gradescope.results(record))
+    assert "Create the table Movies, with the key title" in results and "{{" not in results
+
+
+def test_a_hint_naming_an_undefined_variable_is_refused_before_the_run(tmp_path: Path) -> None:
+    from runner.validate import validate_file
+
+    _, problems = validate_file(write_lab(tmp_path, HINTS.replace("with the key title", "with {{ key_nmae }}")))
+    assert [p.message for p in problems] == ["undefined variable 'key_nmae'"]
+    assert (problems[0].line, problems[0].column) == (14, 18)
