@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from runner.safe_text import escape_controls  # a leaf: importing it costs a session nothing
+from runner.regions import DEFAULT_REGION  # leaves: importing them costs a session nothing
+from runner.safe_text import escape_controls
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -69,7 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="'emulator' (default: embedded, one per lab), 'aws' (the standard credential "
                          "chain; runs without asking) or an endpoint URL")
     group.addoption("--labrunner-region", default=None, metavar="REGION",
-                    help="AWS region (default: the lab's, else us-east-1)")
+                    help=f"AWS region (default: the lab's, else {DEFAULT_REGION})")
     group.addoption("--labrunner-seed", type=int, default=None, metavar="N",
                     help="seed for random_digits/random_id (recorded; replays names)")
     group.addoption("--labrunner-records", default="runs", metavar="DIR",
@@ -253,7 +254,7 @@ class _LabRun:
         from runner.engine.loop import Runner, RunOptions, TaskByTask
         from runner.engine.redaction import Redactor
         from runner.engine.resume import lab_digest
-        from runner.engine.targets import DEFAULT_REGION, open_target
+        from runner.engine.targets import open_target
         from runner.errors import UsageError
 
         region = str(config.getoption("labrunner_region") or lab.region or DEFAULT_REGION)

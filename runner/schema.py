@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runner import registry
+from runner import regions, registry
 from runner.durations import PATTERN as DURATION_PATTERN
 from runner.operators import OPERATORS
 
@@ -22,7 +22,7 @@ AWS_ACTION_PATTERN = r"^aws\.[a-z0-9-]+\.[a-z0-9_]+$"
 TEMPLATE_PATTERN = r"\{\{[\s\S]*\}\}"
 #: An AWS error code, or the HTTP status boto3 gives as the code when an error has no body (HeadObject's 404).
 ERROR_CODE_PATTERN = r"^(?:[A-Za-z][A-Za-z0-9_.:-]*|[1-5][0-9][0-9])$"
-REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"
+REGION_PATTERN = regions.PATTERN
 
 
 def _templatable(schema: dict[str, Any]) -> dict[str, Any]:

@@ -110,3 +110,10 @@ def test_the_grading_guide_lists_every_bound_on_reading_student_data_with_its_va
         shown = bounds.size_text(value) if name.endswith("_BYTES") else f"{value:,}"
         assert f"`{name}`" in section, f"docs/grading.md does not list {name}"
         assert shown in section, f"docs/grading.md does not give {name}'s value ({shown})"
+
+
+def test_the_guide_states_the_default_region_the_code_uses() -> None:
+    from runner.regions import DEFAULT_REGION
+
+    row = next(line for line in GUIDES[0].read_text().splitlines() if line.startswith("| `region` |"))
+    assert row.endswith(f"without either, `{DEFAULT_REGION}` |")

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from runner.commands.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from runner.regions import DEFAULT_REGION
 
 
 @functools.cache  # one per process: `main` may be called many times (tests, benchmarks, the pytest plugin)
@@ -119,7 +120,7 @@ def parser() -> argparse.ArgumentParser:
     autograder.add_argument("--profile", metavar="NAME",
                             help="put this AWS profile's keys in the zip: the identity that assumes the grader "
                                  "role (best an IAM user allowed only sts:AssumeRole)")
-    autograder.add_argument("--region", help="AWS region (default: the lab's, else us-east-1)")
+    autograder.add_argument("--region", help=f"AWS region (default: the lab's, else {DEFAULT_REGION})")
     autograder.add_argument("--task", action="append", default=[], metavar="ID", help="grade only these tasks")
     _add_var_option(autograder)
     autograder.add_argument("--visibility", default="visible", metavar="WHEN",
@@ -169,7 +170,7 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", default="emulator", metavar="TARGET",
                         help="'emulator' (default: embedded, started and stopped by the run), 'aws' "
                              "(the standard credential chain) or an endpoint URL")
-    parser.add_argument("--region", help="AWS region (default: the lab's, else the profile's, else us-east-1)")
+    parser.add_argument("--region", help=f"AWS region (default: the lab's, else {DEFAULT_REGION})")
     parser.add_argument("--profile", help="AWS profile for --target aws")
     parser.add_argument("--yes", action="store_true", help="do not ask before using a real AWS account")
 

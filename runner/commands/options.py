@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runner import regions
 from runner.errors import UsageError, did_you_mean
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from runner.model import Lab
 
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_REGION = re.compile(regions.PATTERN)
 _INT = re.compile(r"^[-+]?[0-9]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+\.[0-9]*)([eE][-+]?[0-9]+)?$")
 
@@ -81,9 +82,7 @@ def check_tasks(lab: Lab, wanted: list[str]) -> tuple[str, ...]:
 
 def choose_region(*choices: Any) -> str:
     """The first region given (`--region`, then the lab's or the record's), else the default; checked."""
-    from runner.engine.targets import DEFAULT_REGION  # here, not above: `labrunner emulator` needs no engine
-
-    region = str(next((choice for choice in choices if choice), DEFAULT_REGION))
+    region = str(next((choice for choice in choices if choice), regions.DEFAULT_REGION))
     if not _REGION.match(region):
         raise UsageError(f"--region: '{region}' is not an AWS region code such as us-west-2")
     return region

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
+from runner.regions import DEFAULT_REGION
+
 from . import events
 from .locks import Locks, accounts_named, whole_emulator
 from .model import Behaviour, Call, Context, Reply, Rule, error_reply
@@ -55,7 +57,7 @@ class EmulatorMiddleware:
     app: WSGIApp
     behaviours: Sequence[Behaviour]
     recorder: Recorder
-    default_region: str = "us-east-1"
+    default_region: str = DEFAULT_REGION
     locks: Locks = field(default_factory=Locks)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from types import FrameType, TracebackType
 from typing import Any, Self, TextIO
 
+from runner.regions import DEFAULT_REGION
+
 from . import authorization, cloudtrail, dynamodb, hint, iam, kms, s3, sns, sqs, sts
 from .fault_plan import FaultPlan
 from .faults import FaultInjector, Sleep
@@ -28,7 +30,6 @@ from .trail import Recorder
 
 log = logging.getLogger(__name__)
 
-DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 
 # Rules run in this order: who is calling and what they may do first (`authorization`), then each

@@ -19,7 +19,6 @@ from typing import Any, Literal
 from runner.errors import UsageError
 
 Kind = Literal["emulator", "aws", "endpoint"]
-DEFAULT_REGION = "us-east-1"
 #: CloudTrail log files are delivered this long after the call on the embedded emulator (AWS: ~5 min).
 EMULATOR_LOG_DELAY = 2.0
 _FALLBACK_KEY = ("testing", "testing")  # what an emulator accepts when no credentials are configured

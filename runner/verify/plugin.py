@@ -40,8 +40,9 @@ def verify_items(parent: pytest.Collector, lab: Lab) -> Iterator[VerifyItem]:
 def verdict(node: pytest.Collector, lab: Lab) -> Verdict:
     """The lab's verify, run once for all its items."""
     if _verdict_key not in node.stash:
-        from runner.engine.targets import DEFAULT_REGION, open_target
+        from runner.engine.targets import open_target
         from runner.errors import UsageError
+        from runner.regions import DEFAULT_REGION
         from runner.verify.accounts import Accounts
         from runner.verify.case_run import Settings
         from runner.verify.verifier import verify
