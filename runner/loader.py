@@ -133,6 +133,9 @@ def load_text(text: str, path: str = "<lab>") -> Document:
     if len(text) > MAX_BYTES:
         raise _problem(path, Mark(1, 1), f"the lab is over the {MAX_BYTES:,}-character limit",
                        "a lab is one hand-written YAML file", rule="size")
+    unprintable = [_unprintable(path, text, match) for match in _NON_PRINTABLE.finditer(text)]
+    if unprintable:
+        raise LabError(unprintable[:_MAX_REPORTED])
     builder = _Builder(path)
     try:
         builder.run(yaml.parse(text, Loader=_Loader))
@@ -157,6 +160,25 @@ def load_text(text: str, path: str = "<lab>") -> Document:
     except yaml.YAMLError as exc:
         raise _problem(path, Mark(1, 1), f"YAML error: {exc}", "fix the YAML", rule="yaml-syntax") from None
     return builder.document()
+
+
+#: What YAML may not hold (its "printable" set, as PyYAML's reader checks it): NUL and other control bytes.
+_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+_CONTROL_NAMES = {0x00: "NUL", 0x07: "BEL", 0x08: "backspace", 0x0B: "vertical tab", 0x0C: "form feed",
+                  0x1B: "ESC", 0x7F: "DEL"}
+_MAX_REPORTED = 20
+
+
+def _unprintable(path: str, text: str, match: re.Match[str]) -> Problem:
+    """A character YAML does not allow, where it is (PyYAML would say `position 16` of its own buffer)."""
+    start = match.start()
+    line = text.count("\n", 0, start) + 1
+    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    code = ord(match.group())
+    name = _CONTROL_NAMES.get(code, "a control character")
+    return Problem(path, line, column, f"the file holds {name} (U+{code:04X}), which YAML does not allow",
+                   "remove it; to put it in a value, write it as an escape in a double-quoted string "
+                   f'("\\u{code:04x}")', rule="encoding")
 
 
 def _char_at(text: str, line: int, column: int) -> str:
