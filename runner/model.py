@@ -19,6 +19,8 @@ from runner.loader import Document
 Section = Literal["steps", "checks", "cleanup", "evidence", "advice"]
 
 DEFAULT_POINTS = 1
+#: The name of the current item in the templates of a step with `loop`.
+LOOP_ITEM = "item"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_INTERVAL = 5.0
 DEFAULT_BACKOFF = 1.0
@@ -72,6 +74,7 @@ class Step:
     cleanup: Step | None = None
     message: str | None = None
     paginate: bool = False
+    loop: Any = None  # a list, or a template that renders to one: the step runs once per item (`{{ item }}`)
     yaml_path: tuple[str | int, ...] = ()
 
     @property
@@ -192,6 +195,7 @@ def build(doc: Document) -> Lab:
             cleanup=(step(cleanup, (*path, "cleanup"), "cleanup", task_id, index) if cleanup else None),
             message=raw.get("message"),
             paginate=bool(raw.get("paginate", False)),
+            loop=raw.get("loop"),
             yaml_path=path,
         )
 

@@ -81,6 +81,13 @@ def _step_schema(actions: dict[str, registry.ActionSpec]) -> dict[str, Any]:
             "cleanup": {"$ref": "#/$defs/step"},
             "message": {"type": "string", "description": "Shown to a student when this check fails."},
             "paginate": {"type": "boolean", "description": "aws.* list operations: merge every page."},
+            "loop": {
+                "anyOf": [{"type": "array"}, {"$ref": "#/$defs/template"}],
+                "description": "Run the step once for each item of this list ({{ item }} in its templates); "
+                               "each item is recorded as the step's key with [index], and a saved name "
+                               "holds the list of every item's value.",
+                "errorMessage": "loop takes a list, or a template that gives one, such as \"{{ movies }}\"",
+            },
         },
         "allOf": per_action,
     }

@@ -262,7 +262,8 @@ class Runner:
         quiet = copy.copy(self.steps)
         quiet.observer = NullObserver()
         for step in steps:
-            ctx = quiet.run(step, ctx).context
+            for finished in quiet.run_each(step, ctx):
+                ctx = finished.context
         return ctx
 
     def _run_task(self, task: Task, progress: Progress) -> tuple[TaskRecord, RunContext]:
@@ -283,22 +284,22 @@ class Runner:
                             f"skipped: step '{failed_step.key}' failed")))
                         continue
                     current = step
-                    finished = self.steps.run(step, ctx)
+                    for finished in self.steps.run_each(step, ctx):  # a step, or each item of its loop
+                        ctx = finished.context
+                        done[section].append(finished.record)
+                        if finished.cleanup is not None:
+                            progress.cleanups.append((finished.cleanup, ctx))
+                        if section == "steps" and finished.record.failed and failed_step is None:
+                            failed_step = finished.record
+                        self._checkpoint(progress, force=finished.cleanup is not None)
                     current = None
-                    ctx = finished.context
-                    done[section].append(finished.record)
-                    if finished.cleanup is not None:
-                        progress.cleanups.append((finished.cleanup, ctx))
-                    if section == "steps" and finished.record.failed:
-                        failed_step = finished.record
-                    self._checkpoint(progress, force=finished.cleanup is not None)
             # Every evidence step runs, so the record shows all the proof that was, and was not, found.
             for step in self.mode.evidence(task, done["checks"]):
                 current = step
-                finished = self.steps.run(step, ctx)
+                for finished in self.steps.run_each(step, ctx):
+                    ctx = finished.context
+                    done["evidence"].append(finished.record)
                 current = None
-                ctx = finished.context
-                done["evidence"].append(finished.record)
         except KeyboardInterrupt:
             if current is not None:
                 section = current.section if current.section in ("checks", "advice", "evidence") else "steps"
@@ -351,9 +352,9 @@ class Runner:
                     # Not forced: replaying a cleanup that ran is harmless ("already gone" counts as done).
                     self._checkpoint(progress, cleanup=records)
                 else:
-                    finished = self.steps.run(item, ctx)
-                    ctx = finished.context
-                    records.append(finished.record)
+                    for finished in self.steps.run_each(item, ctx):
+                        ctx = finished.context
+                        records.append(finished.record)
             except KeyboardInterrupt:
                 # A second Ctrl-C: stop cleaning up, and say what was left behind.
                 step = item.step if isinstance(item, Prepared) else item if isinstance(item, Step) else None

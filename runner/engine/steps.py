@@ -14,7 +14,7 @@ skipped (`when` was falsy).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,7 +30,9 @@ from runner.engine.context import RunContext
 from runner.engine.observer import NullObserver, Observer
 from runner.engine.record import AssertionRecord, ErrorInfo, StepRecord, StepStatus
 from runner.engine.retrying import Clock, Deadline, Sleep, Waiting, poll
-from runner.model import Step
+from runner.errors import brief, kind_of
+from runner.model import LOOP_ITEM, Step
+from runner.operators import show
 
 #: Error codes that no retry can fix: the request is wrong or not allowed, or what it reads is past a bound
 #: on reading an account's data (unless `retry.on` names them).
@@ -150,6 +152,60 @@ class StepRunner:
         return self.deadline is not None and self.deadline.passed(self.clock)
 
     # ---- the whole step
+
+    def run_each(self, step: Step, ctx: RunContext) -> Iterator[Finished]:
+        """A step; with `loop`, the step once for each item, in order, each recorded as `key[index]`.
+
+        Each item runs as a step of its own with `item` in its templates: its `when`, retry, cleanup and
+        saves are its own, and a failure names its item. In `steps`, a failed item skips the rest, as a
+        failed step skips the task's later steps; checks and cleanups try every item. Each `Finished`'s
+        context is the one to go on with: after the loop, a saved name holds every item's value, in order.
+        """
+        if step.loop is None:
+            yield self.run(step, ctx)
+            return
+        try:
+            items = self._loop_items(step, ctx)
+        except PrepareError as exc:
+            record = base_record(display.step(step, ctx), "error", error=ErrorInfo(exc.kind, exc.message),
+                                 summary=exc.message)
+            self.observer.step_finished(record)
+            yield Finished(record, ctx)
+            return
+        if not items:
+            record = base_record(display.step(step, ctx), "skipped", summary="skipped: loop over an empty list")
+            self.observer.step_finished(record)
+            yield Finished(record, ctx)
+            return
+        saved: dict[str, list[Any]] = {name: [] for name in step.save}
+        failed: str | None = None
+        for index, item in enumerate(items):
+            one = replace(step, key=f"{step.key}[{index}]", id=f"{step.id}[{index}]" if step.id else None, loop=None)
+            inner = ctx.with_variables({LOOP_ITEM: item})
+            if failed is not None:
+                record = base_record(display.step(one, inner), "skipped", summary=f"skipped: {failed} failed")
+                self.observer.step_finished(record)
+                yield Finished(record, ctx.with_variables(saved))
+                continue
+            finished = self.run(one, inner)
+            record = finished.record
+            if record.failed:
+                record = replace(record, summary=f"item {show(item)}: {record.summary or record.status}")
+                failed = one.key if step.section == "steps" else None
+            for name, value in finished.saved.items():
+                saved[name].append(value)
+            yield Finished(record, ctx.with_variables({name: list(values) for name, values in saved.items()}),
+                           finished.cleanup, finished.saved)
+
+    def _loop_items(self, step: Step, ctx: RunContext) -> list[Any]:
+        try:
+            value = ctx.render(step.loop)
+        except templates.TemplateError as exc:
+            raise PrepareError("render", f"loop: {exc.message}") from None
+        if not isinstance(value, (list, tuple)):
+            raise PrepareError("params", f"loop: {brief(step.loop)} gave {kind_of(value)} {show(value)}; "
+                               "loop takes a list")
+        return list(value)
 
     def run(self, step: Step, ctx: RunContext) -> Finished:
         """Prepare and execute one step; on success, register its cleanup (rendered with its saves).

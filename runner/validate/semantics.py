@@ -233,15 +233,16 @@ class Semantics:
             if both:
                 self.add((*path, "ignore_errors"), f"{', '.join(sorted(both))} is both expected and ignored",
                          "keep the code in one of expect_error or ignore_errors", rule="error-codes")
-        # Templates: params, when, expectations see what is defined before the step.
-        self.check_templates(raw.get("params"), (*path, "params"), defined, run_defined=run_defined,
+        # Templates: params, when, expectations see what is defined before the step, and with `loop`, `item`.
+        inside = self.check_loop(raw, ref, defined, run_defined)
+        self.check_templates(raw.get("params"), (*path, "params"), inside, run_defined=run_defined,
                              section=ref.section)
-        self.check_templates(raw.get("when"), (*path, "when"), defined, run_defined=run_defined,
+        self.check_templates(raw.get("when"), (*path, "when"), inside, run_defined=run_defined,
                              section=ref.section)
-        self.check_texts(raw, path, defined, ("title", "message"), run_defined=run_defined, section=ref.section)
-        self.check_templates(raw.get("expect"), (*path, "expect"), defined, run_defined=run_defined,
+        self.check_texts(raw, path, inside, ("title", "message"), run_defined=run_defined, section=ref.section)
+        self.check_templates(raw.get("expect"), (*path, "expect"), inside, run_defined=run_defined,
                              section=ref.section)
-        self.check_templates(raw.get("expect"), (*path, "expect"), defined, run_defined=run_defined,
+        self.check_templates(raw.get("expect"), (*path, "expect"), inside, run_defined=run_defined,
                              section=ref.section, keys=True)  # mapping form: its paths are templates too
         saves = self.check_save(raw, path)
         after = defined | saves
@@ -253,8 +254,22 @@ class Semantics:
                          "checks are read-only proof; move the cleanup to the step that made the resource",
                          key=True, rule="check-cleanup")
             elif isinstance(cleanup, dict):
-                self.check_step(_StepRef(cleanup, (*path, "cleanup"), "step-cleanup", ref.task), after)
+                self.check_step(_StepRef(cleanup, (*path, "cleanup"), "step-cleanup", ref.task),
+                                after | (inside - defined))
         return after
+
+    def check_loop(self, raw: dict[str, Any], ref: _StepRef, defined: set[str],
+                   run_defined: set[str] | None) -> set[str]:
+        """A step's `loop`: what it names is defined before the step; returns what the step's own templates
+        see (`item` too). A step's cleanup runs once for each item its step ran for: it cannot loop itself."""
+        if "loop" not in raw:
+            return defined
+        where: YamlPath = (*ref.path, "loop")
+        if ref.section == "step-cleanup":
+            self.add(where, "a step's cleanup cannot loop", "it already runs once for each item of its step's loop, "
+                     "with that item; put loop on the step", key=True, rule="loop")
+        self.check_templates(raw["loop"], where, defined, run_defined=run_defined, section=ref.section)
+        return defined | {model.LOOP_ITEM}
 
     def check_step_id(self, raw: dict[str, Any], path: YamlPath) -> None:
         step_id = raw.get("id")
@@ -463,6 +478,8 @@ class Semantics:
     def undefined(self, name: str, defined: set[str], later_vars: set[str] | None,
                   run_defined: set[str] | None, section: str) -> tuple[str, str]:
         message = f"undefined variable '{name}'"
+        if name == model.LOOP_ITEM:
+            return message, f"'{model.LOOP_ITEM}' is the current item of a step with 'loop:'; give this step a loop"
         if later_vars and name in later_vars:
             return message, f"'{name}' is defined after this var; move it above"
         if run_defined is not None and name in run_defined and section in _READ_ONLY_SECTIONS:
