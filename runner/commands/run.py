@@ -1,6 +1,7 @@
 """`labrunner run LAB`: load and check the lab and options, run it on its target, record; an exit status.
 
-Loads and validates the lab (`runner.validate`); opens the target (`runner.engine.targets`), and for a
+Loads and validates the lab (`runner.validate`); with `--task`, adds the tasks whose saved values the
+chosen ones use (`runner.needs`), and says so; opens the target (`runner.engine.targets`), and for a
 real AWS account shows whose it is and asks (`confirm.py`); runs it (`runner.engine.loop.Runner`) with
 live output while the record is written as the run goes and Ctrl-C/SIGTERM are handled; writes the
 final record and JUnit (and on GitHub Actions, annotations and a summary). `--resume RECORD`
@@ -33,6 +34,7 @@ from runner.engine.signals import Interrupts
 from runner.engine.targets import open_target, parse_target
 from runner.errors import UsageError
 from runner.model import Lab
+from runner.needs import needed
 
 
 def command(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) -> int:
@@ -49,6 +51,11 @@ def command(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) 
     lab = load_lab(args.lab, args.lab)  # LabError: every problem is printed, exit 2
     check_vars(lab, overrides)
     tasks = check_tasks(lab, list(args.task or []))
+    for need in needed(lab, tasks):
+        # A task alone would stop at the first template naming a value a skipped task saves.
+        out.write(f"--task {need.by} also runs task {need.task}: {need.by} uses '{need.name}', which "
+                  f"{need.task} saves\n")
+        tasks = (*tasks, need.task)
     region = choose_region(args.region, lab.region)
     check_output(args.record or "runs", "--record", folder=args.record is None)
     if args.junit:

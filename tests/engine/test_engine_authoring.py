@@ -152,3 +152,148 @@ def test_a_hint_naming_an_undefined_variable_is_refused_before_the_run(tmp_path:
     _, problems = validate_file(write_lab(tmp_path, HINTS.replace("with the key title", "with {{ key_nmae }}")))
     assert [p.message for p in problems] == ["undefined variable 'key_nmae'"]
     assert (problems[0].line, problems[0].column) == (14, 18)
+
+
+LOOP = """\
+    lab: loops
+    title: Movies
+    vars:
+      table: Movies
+      movies:
+        - {title: Jaws, year: 1975}
+        - {title: Alien, year: 1979}
+        - {title: Heat, year: 1995}
+    tasks:
+      - id: items
+        title: Put three movies
+        steps:
+          - id: make-table
+            action: aws.dynamodb.create_table
+            params:
+              TableName: "{{ table }}"
+              AttributeDefinitions: [{AttributeName: title, AttributeType: S}]
+              KeySchema: [{AttributeName: title, KeyType: HASH}]
+              BillingMode: PAY_PER_REQUEST
+            cleanup:
+              action: aws.dynamodb.delete_table
+              params: {TableName: "{{ table }}"}
+          - id: put
+            title: Put {{ item.title }}
+            loop: "{{ movies }}"
+            action: aws.dynamodb.put_item
+            params:
+              TableName: "{{ table }}"
+              Item: {title: {S: "{{ item.title }}"}, year: {N: "{{ item.year }}"}}
+              ReturnConsumedCapacity: TOTAL
+            save: {units: ConsumedCapacity.CapacityUnits}
+            cleanup:
+              action: aws.dynamodb.delete_item
+              params: {TableName: "{{ table }}", Key: {title: {S: "{{ item.title }}"}}}
+        checks:
+          - id: movie
+            loop: "{{ movies }}"
+            action: aws.dynamodb.get_item
+            params: {TableName: "{{ table }}", Key: {title: {S: "{{ item.title }}"}}}
+            message: Put the movie {{ item.title }} ({{ item.year }}).
+            expect:
+              Item.year.N: "{{ item.year | string }}"
+            save: {years: Item.year.N}
+          - id: sequel
+            loop: [Jaws, Jaws 2]
+            action: aws.dynamodb.get_item
+            params: {TableName: "{{ table }}", Key: {title: {S: "{{ item }}"}}}
+            expect:
+              - {path: Item, exists: true, message: "Put {{ item }} too."}
+    """
+
+
+def test_loop_runs_a_step_for_each_item(tmp_path: Path, emu: Emulator, fake_time: FakeTime) -> None:
+    record = run_text(tmp_path, emu, fake_time, LOOP)
+    task = record.tasks[0]
+    assert [(s.key, s.title, s.status) for s in task.steps] == [
+        ("make-table", None, "passed"), ("put[0]", "Put Jaws", "passed"), ("put[1]", "Put Alien", "passed"),
+        ("put[2]", "Put Heat", "passed")]
+    assert [s.params["Item"]["title"] for s in task.steps[1:]] == [{"S": "Jaws"}, {"S": "Alien"}, {"S": "Heat"}]
+    assert [(s.key, s.status) for s in task.checks] == [
+        ("movie[0]", "passed"), ("movie[1]", "passed"), ("movie[2]", "passed"), ("sequel[0]", "passed"),
+        ("sequel[1]", "failed")]
+    assert [s.saved for s in task.checks[:3]] == [{"years": "1975"}, {"years": "1979"}, {"years": "1995"}]
+    # A failure names its item, and the hints are the item's.
+    failed = task.checks[4]
+    assert failed.summary == "item 'Jaws 2': Item exists: nothing at this path"
+    assert failed.assertions[0].message == "Put Jaws 2 too."
+    assert task.summary == "sequel[1]: item 'Jaws 2': Item exists: nothing at this path"
+    # Each item registered its own cleanup, run last-in-first-out before the table's.
+    assert [(s.key, s.params["Key"]["title"]["S"] if "Key" in s.params else None) for s in record.cleanup] == [
+        ("put[2].cleanup", "Heat"), ("put[1].cleanup", "Alien"), ("put[0].cleanup", "Jaws"),
+        ("make-table.cleanup", None)]
+    assert all(s.status == "passed" for s in record.cleanup)
+
+
+def test_a_loop_in_steps_stops_at_the_first_failed_item_and_saves_a_list(
+        tmp_path: Path, emu: Emulator, fake_time: FakeTime) -> None:
+    record = run_text(tmp_path, emu, fake_time, """\
+        lab: queues
+        title: Queues
+        tasks:
+          - id: queues
+            title: Three queues
+            steps:
+              - id: queue
+                loop: [orders, "bad name!", invoices]
+                action: aws.sqs.create_queue
+                params: {QueueName: "{{ item }}"}
+                save: {urls: QueueUrl}
+                cleanup:
+                  action: aws.sqs.delete_queue
+                  params: {QueueUrl: "{{ urls }}"}
+              - id: after
+                action: aws.sqs.list_queues
+        cleanup:
+          - action: aws.sqs.list_queues
+            title: "{{ urls | length }} queue(s) made"
+            when: "{{ urls is defined }}"
+        """)
+    steps = record.tasks[0].steps
+    assert [(s.key, s.status) for s in steps] == [("queue[0]", "passed"), ("queue[1]", "failed"),
+                                                  ("queue[2]", "skipped"), ("after", "skipped")]
+    assert steps[1].summary.startswith("item 'bad name!': ") and steps[2].summary == "skipped: queue[1] failed"
+    assert [s.key for s in record.cleanup] == ["queue[0].cleanup", "cleanup[0]"]
+    assert record.cleanup[0].params["QueueUrl"].endswith("/orders")
+    assert record.cleanup[1].title == "1 queue(s) made"  # after the loop, `urls` is the list of saved urls
+
+
+def test_run_task_runs_the_tasks_whose_saved_values_it_uses(tmp_path: Path, emu: Emulator) -> None:
+    # Issue 15: `run --task publish` validated, then failed on a variable saved by a task it skipped.
+    import io
+
+    from runner.commands.main import main
+
+    lab = write_lab(tmp_path, """\
+        lab: fan-out
+        title: Fan-out
+        tasks:
+          - id: topic
+            title: A topic
+            steps:
+              - action: aws.sns.create_topic
+                params: {Name: orders}
+                save: {topic_arn: TopicArn}
+          - id: unrelated
+            title: Something else
+            steps:
+              - action: aws.sqs.list_queues
+          - id: publish
+            title: Publish
+            steps:
+              - action: aws.sns.publish
+                params: {TopicArn: "{{ topic_arn }}", Message: hello}
+        """)
+    out = io.StringIO()
+    code = main(["run", str(lab), "--task", "publish", "--target", emu.endpoint, "--record",
+                 str(tmp_path / "run.json")], out=out)
+    shown = out.getvalue()
+    assert code == 0, shown
+    assert "--task publish also runs task topic: publish uses 'topic_arn', which topic saves" in shown
+    data = json.loads((tmp_path / "run.json").read_text())
+    assert [t["status"] for t in data["tasks"]] == ["passed", "skipped", "passed"]
