@@ -47,6 +47,12 @@ def _tojson(value: Any, indent: int | None = None) -> str:
     return json.dumps(value, indent=indent, default=str)
 
 
+def _fromjson(value: str | None) -> Any:
+    # The value of JSON held in a string: an SNS message inside an SQS body, a policy document an API
+    # returns as text. Null stays null, so a missing value reads as missing, as in JMESPath's from_json.
+    return None if value is None else json.loads(value)
+
+
 def _make_env() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined,
@@ -56,6 +62,7 @@ def _make_env() -> ImmutableSandboxedEnvironment:
     env.filters["b64encode"] = _b64encode
     env.filters["b64decode"] = _b64decode
     env.filters["tojson"] = _tojson
+    env.filters["fromjson"] = _fromjson
     return env
 
 

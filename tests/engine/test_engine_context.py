@@ -67,6 +67,12 @@ def test_builtins(tmp_path: Path, stub_target: StubTarget) -> None:
     assert render("{{ file_sha256('data.txt') }}").startswith("ba7816bf")
     assert render("{{ {'a': [1, '<b>']} | tojson }}") == '{"a": [1, "<b>"]}'
     assert render("{{ 'hi' | b64encode }}") == "aGk=" and render("{{ 'aGk=' | b64decode }}") == "hi"
+    # fromjson reads JSON held in a string (an SNS envelope in an SQS body); a lone expression keeps its type.
+    envelope = '{"Type": "Notification", "Message": "{\\"order\\": 7}"}'
+    assert render("{{ (envelope | fromjson).Message | fromjson }}".replace("envelope", repr(envelope))) == {"order": 7}
+    assert render("{{ none | fromjson }}") is None
+    with pytest.raises(templates.TemplateError, match="JSONDecodeError"):
+        render("{{ '{oops' | fromjson }}")
     for bad in ("{{ file_size('../x') }}", "{{ file_size('/etc/hostname') }}", "{{ file_size('nope.txt') }}"):
         with pytest.raises(templates.TemplateError):
             render(bad)
