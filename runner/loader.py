@@ -61,6 +61,17 @@ class Document:
     key_marks: dict[Path, Mark] = field(default_factory=dict)
     #: Paths of literal block scalars (`|`): their text starts on the line after their mark.
     literal_blocks: frozenset[Path] = frozenset()
+    #: Where a value came from another file (`runner.includes`): its path -> that file, as shown.
+    sources: dict[Path, str] = field(default_factory=dict)
+
+    def file_of(self, path: Path) -> str:
+        """The file the value at `path` was written in: the lab's, or the fragment it was included from."""
+        probe = tuple(path)
+        while probe and self.sources:
+            if probe in self.sources:
+                return self.sources[probe]
+            probe = probe[:-1]
+        return self.sources.get((), self.path)
 
     def mark(self, path: Path, *, key: bool = False) -> Mark:
         """Where the value (or with `key`, the key) at `path` was written.

@@ -147,7 +147,7 @@ def build(doc: Document) -> Lab:
 
     def loc(path: tuple[str | int, ...]) -> Location:
         mark = doc.mark(path)
-        return Location(doc.path, mark.line, mark.column)
+        return Location(doc.file_of(path), mark.line, mark.column)
 
     def expectations(raw: Any, path: tuple[str | int, ...]) -> tuple[Expectation, ...]:
         if raw is None:

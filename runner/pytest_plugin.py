@@ -398,7 +398,8 @@ def format_step(record: StepRecord, step: Step | None, source: Path, redactor: R
     failed = [a for a in record.assertions if not a.passed]
     if step is not None:
         marked = {line for line in (_line_of(a.location) for a in failed) if line is not None}
-        lines.extend(_yaml_excerpt(source, step, marked))
+        written = Path(step.location.file)  # a step from an included fragment is shown from the fragment
+        lines.extend(_yaml_excerpt(written if written.is_file() else source, step, marked))
     if failed:
         lines.append("expected vs actual:")
         for check in failed:

@@ -15,6 +15,7 @@ from runner.durations import PATTERN as DURATION_PATTERN
 from runner.operators import OPERATORS
 
 SCHEMA_ID = "https://labrunner.dev/schemas/lab.schema.json"
+FRAGMENT_ID = "https://labrunner.dev/schemas/fragment.schema.json"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 LAB_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -23,6 +24,8 @@ TEMPLATE_PATTERN = r"\{\{[\s\S]*\}\}"
 #: An AWS error code, or the HTTP status boto3 gives as the code when an error has no body (HeadObject's 404).
 ERROR_CODE_PATTERN = r"^(?:[A-Za-z][A-Za-z0-9_.:-]*|[1-5][0-9][0-9])$"
 REGION_PATTERN = regions.PATTERN
+INCLUDE_DESCRIPTION = ("A YAML file, relative to the lab's folder, holding a list of steps (or, in tasks, of "
+                       "tasks) that are spliced in here.")
 
 
 def _templatable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +116,7 @@ def generate() -> dict[str, Any]:
     routes = {
         "type": "object",
         "propertyNames": {"pattern": ID_PATTERN},
-        "additionalProperties": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}},
+        "additionalProperties": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step_entry"}},
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -132,9 +135,13 @@ def generate() -> dict[str, Any]:
                 "type": "object",
                 "description": "Rendered once, in order; a later var may use an earlier one.",
                 "propertyNames": {"pattern": VAR_PATTERN},
+                "properties": {"include": {
+                    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+                    "description": "A YAML file (or a list of them), relative to the lab's folder, holding vars "
+                                   "that are merged in here; the lab's own vars win."}},
             },
-            "tasks": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/task"}},
-            "cleanup": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+            "tasks": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/task_entry"}},
+            "cleanup": {"type": "array", "items": {"$ref": "#/$defs/step_entry"}},
             "secrets": {
                 "type": "array",
                 "items": {"type": "string", "pattern": VAR_PATTERN},
@@ -153,17 +160,17 @@ def generate() -> dict[str, Any]:
                     "title": {"type": "string", "minLength": 1},
                     "description": {"type": "string"},
                     "points": {"type": "number", "minimum": 0, "default": 1},
-                    "steps": {"type": "array", "items": {"$ref": "#/$defs/step"}},
-                    "checks": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+                    "steps": {"type": "array", "items": {"$ref": "#/$defs/step_entry"}},
+                    "checks": {"type": "array", "items": {"$ref": "#/$defs/step_entry"}},
                     "evidence": {
                         "type": "array",
-                        "items": {"$ref": "#/$defs/step"},
+                        "items": {"$ref": "#/$defs/step_entry"},
                         "description": "Grading only: read-only steps (CloudTrail events) that credit the task "
                                        "when its checks fail because the student already cleaned up.",
                     },
                     "advice": {
                         "type": "array",
-                        "items": {"$ref": "#/$defs/step"},
+                        "items": {"$ref": "#/$defs/step_entry"},
                         "description": "Read-only checks of good practice the instructions do not ask for: run "
                                        "after the checks, shown with their message when they fail, worth no "
                                        "points, never changing the task's status or score.",
@@ -181,6 +188,16 @@ def generate() -> dict[str, Any]:
                 },
             },
             "step": _step_schema(actions),
+            # Where a list of steps or tasks may take `- include: FILE` (runner/includes.py splices them in
+            # before validating, so the validator's own schema, `lean`, has the plain entries).
+            "step_entry": {"anyOf": [{"$ref": "#/$defs/step"}, {"$ref": "#/$defs/include"}]},
+            "task_entry": {"anyOf": [{"$ref": "#/$defs/task"}, {"$ref": "#/$defs/include"}]},
+            "include": {
+                "type": "object",
+                "required": ["include"],
+                "additionalProperties": False,
+                "properties": {"include": {"type": "string", "description": INCLUDE_DESCRIPTION}},
+            },
             "expect": {
                 "anyOf": [
                     {"type": "object", "description": "path: expected value"},
@@ -227,6 +244,24 @@ def generate() -> dict[str, Any]:
     }
 
 
+def fragment() -> dict[str, Any]:
+    """The JSON Schema of a file a lab includes: a list of steps or tasks, or a mapping of vars (for the
+    modeline of fragments: `# yaml-language-server: $schema=../schemas/fragment.schema.json`)."""
+    lab = generate()
+    return {
+        "$schema": lab["$schema"],
+        "$id": FRAGMENT_ID,
+        "title": "labrunner lab fragment",
+        "description": "A file a lab includes: a list of steps or of tasks, or a mapping of vars.",
+        "anyOf": [
+            {"type": "array", "minItems": 1,
+             "items": {"anyOf": [{"$ref": "#/$defs/step"}, {"$ref": "#/$defs/task"}, {"$ref": "#/$defs/include"}]}},
+            {**lab["properties"]["vars"], "description": "Vars, merged into the lab's where it includes this file."},
+        ],
+        "$defs": lab["$defs"],
+    }
+
+
 def params_schema(action: str, *, rendered: bool = False) -> dict[str, Any]:
     """The schema of one higher-level action's `params`, standalone: as the lab schema applies it (a value
     may be a template), or, `rendered`, as the action gets them once their templates are rendered."""
@@ -243,7 +278,8 @@ def lean() -> dict[str, Any]:
     - each expectation's `oneOf` (exactly one operator): the validator's meaning layer says which
       operators it found;
     - the `anyOf` naming the actions: the meaning layer resolves every action name (with a
-      did-you-mean across services and operations), so here an action need only be a string.
+      did-you-mean across services and operations), so here an action need only be a string;
+    - `- include: FILE` entries: they are spliced in before the schema is checked (`runner.includes`).
     """
     schema = generate()
     step = dict(schema["$defs"]["step"])
@@ -252,7 +288,8 @@ def lean() -> dict[str, Any]:
     step["properties"] = {**step["properties"], "action": {"type": "string", "errorMessage": action["errorMessage"]}}
     expectation = dict(schema["$defs"]["expectation"])
     del expectation["oneOf"]
-    schema["$defs"] = {**schema["$defs"], "step": step, "expectation": expectation}
+    schema["$defs"] = {**schema["$defs"], "step": step, "expectation": expectation,
+                       "step_entry": {"$ref": "#/$defs/step"}, "task_entry": {"$ref": "#/$defs/task"}}
     return _inline_refs(schema)
 
 
@@ -285,5 +322,5 @@ def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     return {**root, "$defs": {name: definition(name) for name in schema["$defs"]}}
 
 
-def render_json() -> str:
-    return json.dumps(generate(), indent=2, sort_keys=False) + "\n"
+def render_json(*, fragment_schema: bool = False) -> str:
+    return json.dumps(fragment() if fragment_schema else generate(), indent=2, sort_keys=False) + "\n"

@@ -98,8 +98,8 @@ def test_no_operation_that_says_it_changes_something_is_read_only(
 
 
 def test_the_formats_prefixes_stay_read_only(every_operation: dict[tuple[str, str], Facts]) -> None:
-    # Labs rely on it (LAB-FORMAT: "read-only when the name starts with Get, Describe, List, Head or
-    # Lookup"): only a reviewed AWS fact may take one back.
+    # Labs rely on it (the lab format's rule: "read-only when the name starts with Get, Describe, List,
+    # Head or Lookup"): only a reviewed AWS fact may take one back.
     overruled = {(s, n) for (s, n), facts in every_operation.items()
                  if n.startswith(FORMAT_PREFIXES) and not decide(facts).kind.read_only}
     assert overruled == {("cognito-identity", "GetId"), ("cognito-identity", "GetOpenIdTokenForDeveloperIdentity")}

@@ -38,7 +38,9 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("labs", nargs="+", metavar="LAB", help="lab YAML files")
     validate.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
-    commands.add_parser("schema", help="print the lab JSON Schema (generated from the actions)")
+    schema = commands.add_parser("schema", help="print the lab JSON Schema (generated from the actions)")
+    schema.add_argument("--fragment", action="store_true",
+                        help="the schema of a file a lab includes (schemas/fragment.schema.json)")
 
     actions = commands.add_parser("actions", help="list actions, or describe one",
                                   description="Without NAME, list every action. NAME may be an action, "

@@ -1,7 +1,8 @@
 """Validate a lab completely before anything touches an account.
 
-Second stage of the pipeline: load (`loader`) -> **validate** -> model (`model.build`). Layers run cheap
-to costly and every layer reports all it finds, to one `Reporter` (`reporter.py`):
+Second stage of the pipeline: load (`loader`), splice includes (`includes`) -> **validate** -> model
+(`model.build`). Layers run cheap to costly and every layer reports all it finds, to one `Reporter`
+(`reporter.py`):
 1. structure: the file loads as one YAML mapping (syntax, duplicate keys, tags, size, encoding);
 2. the JSON Schema generated from the registry (`runner.schema`), with jsonschema's errors turned into
    messages that name the key, the fix and a did-you-mean (`schema_errors.py`);
@@ -22,7 +23,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from runner import model
+from runner import includes, model
 from runner.errors import LabError, Problem, kind_of
 from runner.loader import Document, load_file, load_text
 from runner.validate.cautions import lab_warnings
@@ -81,6 +82,10 @@ def load_lab(path: str | os.PathLike[str], display: str | None = None) -> model.
 
 
 def _finish(doc: Document, lab_dir: Path) -> tuple[model.Lab | None, list[Problem]]:
+    try:
+        doc = includes.expand(doc, lab_dir)
+    except LabError as exc:
+        return None, list(exc.problems)
     problems = validate_document(doc, lab_dir)
     if problems:
         return None, problems
@@ -89,7 +94,8 @@ def _finish(doc: Document, lab_dir: Path) -> tuple[model.Lab | None, list[Proble
 
 
 def validate_document(doc: Document, lab_dir: Path) -> list[Problem]:
-    """Every problem in a loaded lab, layer after layer, sorted by position; `lab_dir` holds the files it names."""
+    """Every problem in a loaded lab (its includes spliced: `runner.includes.expand`), layer after layer, sorted
+    by position; `lab_dir` holds the files it names."""
     if not isinstance(doc.data, dict):
         what = "empty" if doc.data is None else f"a {kind_of(doc.data)}"
         return [Problem(doc.path, 1, 1, f"a lab is a YAML mapping, but this file is {what}",

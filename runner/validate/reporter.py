@@ -22,18 +22,19 @@ class Reporter:
     doc: Document
     problems: list[Problem] = field(default_factory=list)
     flagged: set[YamlPath] = field(default_factory=set)  # paths layer 2 reported: layer 3 skips them
-    seen: set[tuple[int, int, str]] = field(default_factory=set)
+    seen: set[tuple[str, int, int, str]] = field(default_factory=set)
 
     def add(self, path: YamlPath, message: str, hint: str = "", *, key: bool = False, rule: str = "invalid",
             line_offset: int = 0) -> None:
         self.flagged.add(path)
         mark = self.doc.mark(path, key=key)
         task, step = self.context(path)
-        signature = (mark.line + line_offset, mark.column, message)
+        file = self.doc.file_of(path)  # the lab's, or the fragment's it was included from
+        signature = (file, mark.line + line_offset, mark.column, message)
         if signature in self.seen:
             return
         self.seen.add(signature)
-        self.problems.append(Problem(self.doc.path, mark.line + line_offset, mark.column, message, hint,
+        self.problems.append(Problem(file, mark.line + line_offset, mark.column, message, hint,
                                      task=task, step=step, rule=rule))
 
     def context(self, path: YamlPath) -> tuple[str | None, str | None]:
@@ -55,7 +56,8 @@ class Reporter:
         return task, step
 
     def sorted(self) -> list[Problem]:
-        return sorted(self.problems, key=lambda p: (p.line, p.column, p.message))
+        # The lab's own problems first, then each fragment's, each by position.
+        return sorted(self.problems, key=lambda p: (p.file != self.doc.path, p.file, p.line, p.column, p.message))
 
 
 def step_name(steps: Any, section: str, index: int) -> str:

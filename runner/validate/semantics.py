@@ -3,9 +3,10 @@
 Actions exist and fit their section (checks, evidence and advice read only); botocore's own validation of static `aws.*`
 parameters and the files a lab names (`runner.value_checks`); templates and the variables they name,
 in the order a run defines them; JMESPath, and the values operators can never use (`runner.operators`);
-ids, error codes, retries, saves and secrets; a task's alternatives and mistakes, whose saves
-`routes.py` compares with what later tasks use. Each rule is one method of `Semantics`; it skips what
-the schema layer (`schema_errors.py`) already reported to the shared `Reporter`.
+ids, error codes (`value_checks.error_code_problem`), retries (their timing: `retries.py`), loops, saves
+and secrets; the texts a person reads; a task's alternatives and mistakes, whose saves `routes.py`
+compares with what later tasks use. Each rule is one method of `Semantics`; it skips what the schema
+layer (`schema_errors.py`) already reported to the shared `Reporter`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner import durations, jmes, model, operation_kinds, registry, templates, value_checks
+from runner import jmes, model, operation_kinds, registry, templates, value_checks
 from runner.errors import did_you_mean, suggestion
 from runner.loader import Document
 from runner.loader import Path as YamlPath
 from runner.operators import OPERATORS
+from runner.validate import retries
 from runner.validate.reporter import Reporter, step_label
 from runner.validate.routes import Route, check_route_saves, saves_of
 
@@ -54,6 +56,12 @@ class Semantics:
     def add(self, path: YamlPath, message: str, hint: str = "", **kwargs: Any) -> None:
         self.report.add(path, message, hint, **kwargs)
 
+    def line_of(self, path: YamlPath, seen_from: YamlPath) -> str:
+        """Where `path` was written, as a problem at `seen_from` names it: `line 7`, or in another file
+        (an include), `shared/steps.yaml line 7`."""
+        file, line = self.doc.file_of(path), self.doc.mark(path).line
+        return f"line {line}" if file == self.doc.file_of(seen_from) else f"{file} line {line}"
+
     def flagged(self, path: YamlPath) -> bool:
         return path in self.report.flagged
 
@@ -78,8 +86,8 @@ class Semantics:
             task_id = task.get("id")
             if isinstance(task_id, str):
                 if task_id in task_ids:
-                    first = self.doc.mark((*task_ids[task_id], "id"))
-                    self.add((*tpath, "id"), f"duplicate task id '{task_id}' (first at line {first.line})",
+                    first = self.line_of((*task_ids[task_id], "id"), (*tpath, "id"))
+                    self.add((*tpath, "id"), f"duplicate task id '{task_id}' (first at {first})",
                              "give every task its own id", rule="duplicate-id")
                 else:
                     task_ids[task_id] = tpath
@@ -276,8 +284,8 @@ class Semantics:
         if not isinstance(step_id, str):
             return
         if step_id in self.step_ids:
-            first = self.doc.mark((*self.step_ids[step_id], "id"))
-            self.add((*path, "id"), f"duplicate step id '{step_id}' (first at line {first.line})",
+            first = self.line_of((*self.step_ids[step_id], "id"), (*path, "id"))
+            self.add((*path, "id"), f"duplicate step id '{step_id}' (first at {first})",
                      "step ids are unique in the lab; rename one", rule="duplicate-id")
         else:
             self.step_ids[step_id] = path
@@ -376,31 +384,8 @@ class Semantics:
         rpath: YamlPath = (*path, "retry")
         if not isinstance(retry, dict) or self.flagged(rpath):
             return
-        values: dict[str, float] = {}
-        for key in ("timeout", "interval", "max_interval"):
-            if key in retry and not self.flagged((*rpath, key)):
-                try:
-                    values[key] = durations.parse_duration(retry[key])
-                except ValueError as exc:
-                    self.add((*rpath, key), str(exc), "for example 30s or 5m", rule="duration")
-        timeout = values.get("timeout", model.DEFAULT_TIMEOUT)
-        interval = values.get("interval", model.DEFAULT_INTERVAL)
-        max_interval = values.get("max_interval", max(model.DEFAULT_MAX_INTERVAL, interval))
-        if "timeout" in values and timeout <= 0:
-            self.add((*rpath, "timeout"), "retry.timeout must be more than zero", "for example 5m", rule="retry")
-        if "interval" in values and interval <= 0:
-            self.add((*rpath, "interval"), "retry.interval must be more than zero", "for example 10s", rule="retry")
-        if interval > timeout > 0:
-            shown = f"{interval:g}s" if "interval" in values else f"default {interval:g}s"
-            self.add((*rpath, "interval" if "interval" in values else "timeout"),
-                     f"retry.interval ({shown}) is longer than retry.timeout ({timeout:g}s): the step would run "
-                     "once", "shorten the interval or lengthen the timeout", rule="retry")
-        if "max_interval" in values and max_interval < interval:
-            self.add((*rpath, "max_interval"), f"retry.max_interval ({max_interval:g}s) is shorter than "
-                     f"retry.interval ({interval:g}s)", "raise max_interval or lower interval", rule="retry")
-        if timeout > 24 * 3600:
-            self.add((*rpath, "timeout"), "retry.timeout is over a day", "a lab step should give up sooner",
-                     rule="retry")
+        for key, message, hint, rule in retries.timing_problems(retry, lambda key: self.flagged((*rpath, key))):
+            self.add((*rpath, key), message, hint, rule=rule)
         if spec is not None and not spec.repeatable and not retry.get("on"):
             self.add(rpath, f"{spec.name} changes the account, so it may only retry on named error codes",
                      _RETRY_SAFE, key=True, rule="retry-mutating")
