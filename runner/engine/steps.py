@@ -34,6 +34,8 @@ from runner.errors import brief, kind_of
 from runner.model import LOOP_ITEM, Step
 from runner.operators import show
 
+#: Sections whose steps prove a task: a loop over nothing there proves nothing.
+_PROOF = frozenset({"checks", "evidence"})
 #: Error codes that no retry can fix: the request is wrong or not allowed, or what it reads is past a bound
 #: on reading an account's data (unless `retry.on` names them).
 NEVER_RETRY = ("ValidationException", "ValidationError", "ParamValidationError", "InvalidParameterValue",
@@ -159,7 +161,8 @@ class StepRunner:
         Each item runs as a step of its own with `item` in its templates: its `when`, retry, cleanup and
         saves are its own, and a failure names its item. In `steps`, a failed item skips the rest, as a
         failed step skips the task's later steps; checks and cleanups try every item. Each `Finished`'s
-        context is the one to go on with: after the loop, a saved name holds every item's value, in order.
+        context is the one to go on with: after a loop whose items all passed (or were skipped by `when`),
+        a saved name holds the values its items saved, in order. A check over an empty list fails.
         """
         if step.loop is None:
             yield self.run(step, ctx)
@@ -167,35 +170,43 @@ class StepRunner:
         try:
             items = self._loop_items(step, ctx)
         except PrepareError as exc:
-            record = base_record(display.step(step, ctx), "error", error=ErrorInfo(exc.kind, exc.message),
-                                 summary=exc.message)
+            record = self.cannot_run(base_record(display.step(step, ctx), "error",
+                                                 error=ErrorInfo(exc.kind, exc.message), summary=exc.message), ctx)
             self.observer.step_finished(record)
             yield Finished(record, ctx)
             return
         if not items:
-            record = base_record(display.step(step, ctx), "skipped", summary="skipped: loop over an empty list")
+            # Proof over nothing proves nothing: a check (or evidence) whose list is empty fails.
+            status: StepStatus = "failed" if step.section in _PROOF else "skipped"
+            summary = ("nothing to check: the loop's list is empty" if status == "failed"
+                       else "skipped: loop over an empty list")
+            record = base_record(display.step(step, ctx), status, summary=summary)
             self.observer.step_finished(record)
             yield Finished(record, ctx)
             return
         saved: dict[str, list[Any]] = {name: [] for name in step.save}
-        failed: str | None = None
+        stopped: str | None = None  # in steps, the failed item that skips the rest
+        failed = False
         for index, item in enumerate(items):
             one = replace(step, key=f"{step.key}[{index}]", id=f"{step.id}[{index}]" if step.id else None, loop=None)
             inner = ctx.with_variables({LOOP_ITEM: item})
-            if failed is not None:
-                record = base_record(display.step(one, inner), "skipped", summary=f"skipped: {failed} failed")
+            if stopped is not None:
+                record = base_record(display.step(one, inner), "skipped", summary=f"skipped: {stopped} failed")
                 self.observer.step_finished(record)
-                yield Finished(record, ctx.with_variables(saved))
+                yield Finished(record, ctx)
                 continue
             finished = self.run(one, inner)
             record = finished.record
             if record.failed:
                 record = replace(record, summary=f"item {show(item)}: {record.summary or record.status}")
-                failed = one.key if step.section == "steps" else None
+                failed = True
+                stopped = one.key if step.section == "steps" else None
             for name, value in finished.saved.items():
                 saved[name].append(value)
-            yield Finished(record, ctx.with_variables({name: list(values) for name, values in saved.items()}),
-                           finished.cleanup, finished.saved)
+            # As a step saves only when it passes, a loop saves its lists only when no item failed.
+            last = index == len(items) - 1
+            after = ctx.with_variables(saved) if last and not failed else ctx
+            yield Finished(record, after, finished.cleanup, finished.saved)
 
     def _loop_items(self, step: Step, ctx: RunContext) -> list[Any]:
         try:
@@ -244,15 +255,22 @@ class StepRunner:
             checks = self._render_checks(step, ctx)
         except PrepareError as exc:
             error = ErrorInfo(kind=exc.kind, message=exc.message)
-            return base_record(step, "error", error=error, summary=exc.message, params=exc.params)
+            return self.cannot_run(base_record(step, "error", error=error, summary=exc.message, params=exc.params),
+                                   ctx)
         except registry.UnknownAction as exc:  # the validator makes this unreachable for a loaded lab
             return base_record(step, "error", error=ErrorInfo("params", exc.message), summary=exc.message)
         except templates.TemplateError as exc:
             message = f"when: {exc.message}"
-            return base_record(step, "error", error=ErrorInfo("render", message), summary=message)
+            return self.cannot_run(base_record(step, "error", error=ErrorInfo("render", message), summary=message),
+                                   ctx)
         ctx.redactor.learn(params)
         learn_marked(ctx)
         return Prepared(step, spec, params, call_params, checks)
+
+    def cannot_run(self, record: StepRecord, ctx: RunContext) -> StepRecord:
+        """The record of a step that could not be rendered or checked: its `error` (a mode may judge
+        otherwise: grading's `GuardedStepRunner`)."""
+        return record
 
     def _render_params(self, step: Step, ctx: RunContext) -> Any:
         raw = step.params if step.params is not None else {}

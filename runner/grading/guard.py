@@ -82,18 +82,16 @@ class GuardedStepRunner(StepRunner):
     def run(self, step: Step, ctx: RunContext) -> Finished:
         return super().run(replace(step, retry=None) if step.retry is not None else step, ctx)
 
-    def prepare(self, step: Step, ctx: RunContext) -> Prepared | StepRecord:
-        prepared = super().prepare(step, ctx)
-        if not isinstance(prepared, StepRecord) or prepared.error is None or prepared.error.kind != "render":
-            return prepared
-        missing = _UNDEFINED.search(prepared.summary or "")
+    def cannot_run(self, record: StepRecord, ctx: RunContext) -> StepRecord:
+        if record.error is None or record.error.kind != "render":
+            return record
+        missing = _UNDEFINED.search(record.summary or "")
         if missing is None or missing.group(1) not in _saved_names(ctx.lab):
-            return prepared
+            return record
         # The value an earlier check (or evidence) saves is missing because that check failed: this one
         # cannot pass either. The student is told so, not shown a template error.
         summary = f"not checked: needs '{missing.group(1)}', which an earlier check saves, and it did not pass"
-        return replace(prepared, status="failed", summary=summary,
-                       error=ErrorInfo("render", summary))
+        return replace(record, status="failed", summary=summary, error=ErrorInfo("render", summary))
 
     def _attempt(self, prepared: Prepared, ctx: RunContext) -> Outcome:
         refusal = step_refusal(prepared)

@@ -260,7 +260,42 @@ def test_a_loop_in_steps_stops_at_the_first_failed_item_and_saves_a_list(
     assert steps[1].summary.startswith("item 'bad name!': ") and steps[2].summary == "skipped: queue[1] failed"
     assert [s.key for s in record.cleanup] == ["queue[0].cleanup", "cleanup[0]"]
     assert record.cleanup[0].params["QueueUrl"].endswith("/orders")
-    assert record.cleanup[1].title == "1 queue(s) made"  # after the loop, `urls` is the list of saved urls
+    # As a failed step saves nothing, a loop with a failed item saves no list: `urls` stays undefined.
+    assert record.cleanup[1].status == "skipped"
+
+
+def test_a_loop_saves_the_list_of_its_items_values_once_every_item_passed(
+        tmp_path: Path, emu: Emulator, fake_time: FakeTime) -> None:
+    record = run_text(tmp_path, emu, fake_time, """\
+        lab: queues
+        title: Queues
+        vars:
+          nothing: []
+        tasks:
+          - id: queues
+            title: Two queues
+            steps:
+              - id: queue
+                loop: [orders, invoices]
+                action: aws.sqs.create_queue
+                params: {QueueName: "{{ item }}"}
+                save: {urls: QueueUrl}
+                cleanup:
+                  action: aws.sqs.delete_queue
+                  params: {QueueUrl: "{{ urls }}"}
+            checks:
+              - id: none
+                loop: "{{ nothing }}"
+                action: aws.sqs.get_queue_url
+                params: {QueueName: "{{ item }}"}
+        cleanup:
+          - action: aws.sqs.list_queues
+            title: "{{ urls | length }} queue(s) made"
+        """)
+    assert record.cleanup[-1].title == "2 queue(s) made"
+    # A check over an empty list proves nothing, so it fails rather than passing by default.
+    assert [(s.key, s.status, s.summary) for s in record.tasks[0].checks] == [
+        ("none", "failed", "nothing to check: the loop's list is empty")]
 
 
 def test_run_task_runs_the_tasks_whose_saved_values_it_uses(tmp_path: Path, emu: Emulator) -> None:
