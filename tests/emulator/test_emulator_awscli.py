@@ -154,6 +154,53 @@ def test_aws_cli_sees_IAM_enforced(emu: Emulator, tmp_path: Path) -> None:
     assert bob.fails("sts", "get-caller-identity") == "InvalidClientTokenId"
 
 
+def test_aws_cli_sees_resource_policies_grant_and_their_deny_win(emu: Emulator, tmp_path: Path) -> None:
+    cli = _cli(emu, tmp_path)
+    account = cli.ok("sts", "get-caller-identity")["Account"]
+    users = {}
+    for name, policy in (("reader", None), ("admin", "arn:aws:iam::aws:policy/AdministratorAccess")):
+        cli.ok("iam", "create-user", "--user-name", name)
+        if policy:
+            cli.ok("iam", "attach-user-policy", "--user-name", name, "--policy-arn", policy)
+        key = cli.ok("iam", "create-access-key", "--user-name", name)["AccessKey"]
+        users[name] = _cli(emu, tmp_path, access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"])
+    reader, admin = users["reader"], users["admin"]
+    body = tmp_path / "o.txt"
+    body.write_text("v")
+    cli.ok("s3api", "create-bucket", "--bucket", "lab-shared")
+    cli.ok("s3api", "put-object", "--bucket", "lab-shared", "--key", "o.txt", "--body", str(body))
+    get = ("s3api", "get-object", "--bucket", "lab-shared", "--key", "o.txt", str(tmp_path / "out.txt"))
+    assert reader.fails(*get) == "AccessDenied"  # no identity policy, no bucket policy
+    grant = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:user/reader"},
+             "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lab-shared/*"}
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lab-shared/o.txt"}
+    cli.ok("s3api", "put-bucket-policy", "--bucket", "lab-shared", "--policy",
+           _file(tmp_path, "grant.json", {"Version": "2012-10-17", "Statement": [grant]}))
+    reader.ok(*get)  # the bucket policy alone grants a principal of the account
+    admin.ok(*get)
+    cli.ok("s3api", "put-bucket-policy", "--bucket", "lab-shared", "--policy",
+           _file(tmp_path, "deny.json", {"Version": "2012-10-17", "Statement": [grant, deny]}))
+    assert reader.fails(*get) == admin.fails(*get) == "AccessDenied"  # an explicit deny wins over any allow
+
+    # A key policy that does not name the account does not delegate to IAM: AdministratorAccess is not enough.
+    key_policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:user/reader"},
+         "Action": ["kms:Encrypt", "kms:DescribeKey"], "Resource": "*"}]}
+    key_id = admin.ok("kms", "create-key", "--bypass-policy-lockout-safety-check", "--policy",
+                      _file(tmp_path, "key.json", key_policy))["KeyMetadata"]["KeyId"]
+    reader.ok("kms", "encrypt", "--key-id", key_id, "--plaintext", "aGk=")
+    assert admin.fails("kms", "encrypt", "--key-id", key_id, "--plaintext", "aGk=") == "AccessDeniedException"
+
+    topic = cli.ok("sns", "create-topic", "--name", "lab-news")["TopicArn"]
+    assert reader.fails("sns", "publish", "--topic-arn", topic, "--message", "m") == "AuthorizationError"
+    topic_policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:user/reader"}, "Action": "sns:Publish",
+         "Resource": topic}]}
+    cli.ok("sns", "set-topic-attributes", "--topic-arn", topic, "--attribute-name", "Policy", "--attribute-value",
+           json.dumps(topic_policy))
+    reader.ok("sns", "publish", "--topic-arn", topic, "--message", "m")
+
+
 def test_aws_cli_presigned_urls_are_checked_and_expire(emu: Emulator, tmp_path: Path) -> None:
     cli = _cli(emu, tmp_path)
     cli.ok("s3api", "create-bucket", "--bucket", "lab-presign")
@@ -223,8 +270,12 @@ def test_aws_cli_sees_the_s3_and_cloudtrail_behaviours(emu: Emulator, tmp_path: 
     cli.ok("dynamodb", "create-table", "--table-name", "lab-table", "--key-schema", "AttributeName=id,KeyType=HASH",
            "--attribute-definitions", "AttributeName=id,AttributeType=S", "--billing-mode", "PAY_PER_REQUEST")
     cli.ok("dynamodb", "put-item", "--table-name", "lab-table", "--item", '{"id": {"S": "1"}}')
+    body = tmp_path / "data.txt"
+    body.write_text("data")
+    cli.ok("s3api", "put-object", "--bucket", "other-trail-logs", "--key", "data.txt", "--body", str(body))
+    cli.ok("s3api", "get-object", "--bucket", "other-trail-logs", "--key", "data.txt", str(tmp_path / "back.txt"))
     names = [e["EventName"] for e in cli.ok("cloudtrail", "lookup-events")["Events"]]
-    assert "CreateTable" in names and "PutItem" not in names
+    assert "CreateTable" in names and not {"PutItem", "PutObject", "GetObject"} & set(names)  # data events
 
 
 def test_aws_cli_sns_delivers_to_sqs_only_as_the_queue_policy_allows(emu: Emulator, tmp_path: Path) -> None:
