@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import re
 from typing import Any
 from urllib.parse import unquote
 
 from runner import aws_models
 
-from . import events, kms
+from . import access, events, kms
 from .access import Ask
 from .model import Behaviour, Call, Context, Reply, error_reply, rule
 from .policy import ANONYMOUS, Decision, Request, evaluate
@@ -135,6 +136,20 @@ def _bucket_defaults(call: Call, reply: Reply, _: Context) -> None:
 
 
 # --- Block Public Access, ACLs, anonymous access ---------------------------------------------------
+
+
+def _policy_document(call: Call, _: Context) -> Reply | None:
+    # S3 answers MalformedPolicy for a policy that is not a JSON object, and for one naming a principal IAM
+    # does not know (a deleted user, a made-up role): it stores principals by their unique ids.
+    try:
+        document = json.loads(call.body)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        return error_reply(call, "MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'")
+    if access.invalid_principals(document):
+        return error_reply(call, "MalformedPolicy", "Invalid principal in policy")
+    return None
 
 
 def _public_policy_blocked(call: Call, _: Context) -> Reply | None:
@@ -407,6 +422,12 @@ BEHAVIOUR = Behaviour(
             "an unsigned request gets only what a bucket policy or ACL grants to everyone, within Block "
             "Public Access; otherwise 403 with an AccessDenied error body",
             before=_anonymous_access,
+        ),
+        rule(
+            "a bucket policy must be a JSON object whose principals exist: 400 MalformedPolicy (Knowledge Center, "
+            '"s3-invalid-principal-in-policy-error")',
+            "PutBucketPolicy",
+            before=_policy_document,
         ),
         rule(
             "BlockPublicPolicy refuses a bucket policy that would make the bucket public: 403 AccessDenied",

@@ -247,6 +247,11 @@ def test_aws_cli_sees_the_s3_and_cloudtrail_behaviours(emu: Emulator, tmp_path: 
     cli = _cli(emu, tmp_path)
     assert cli.fails("s3api", "create-bucket", "--bucket", "Upper-Case") == "InvalidBucketName"
     assert cli.fails("s3api", "create-bucket", "--bucket", "under_score") == "InvalidBucketName"
+    cli.ok("s3api", "create-bucket", "--bucket", "lab-policy")
+    ghost = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::"
+             "123456789012:user/ghost"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lab-policy/*"}]}
+    assert cli.fails("s3api", "put-bucket-policy", "--bucket", "lab-policy", "--policy",
+                     _file(tmp_path, "ghost.json", ghost)) == "MalformedPolicy"
     account = cli.ok("sts", "get-caller-identity")["Account"]
     for trail, bucket in (("lab-trail", "lab-trail-logs"), ("other-trail", "other-trail-logs")):
         cli.ok("s3api", "create-bucket", "--bucket", bucket)

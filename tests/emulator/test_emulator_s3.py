@@ -16,7 +16,7 @@ from unittest import mock
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from emulator_helpers import ClientFactory
+from emulator_helpers import ACCOUNT, ClientFactory
 
 from runner.emulator import Emulator
 
@@ -310,6 +310,29 @@ def test_a_bucket_name_outside_the_naming_rules_is_InvalidBucketName(aws: Client
         "InvalidBucketName", "The specified bucket is not valid.", name)
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert s3.list_buckets()["Buckets"] == []
+
+
+@pytest.mark.parametrize(("principal", "message"), [
+    (None, "Policies must be valid JSON and the first byte must be '{'"),
+    ({"AWS": f"arn:aws:iam::{ACCOUNT}:user/ghost"}, "Invalid principal in policy"),
+    ({"AWS": f"arn:aws:iam::{ACCOUNT}:role/never-made"}, "Invalid principal in policy"),
+])
+def test_a_bucket_policy_that_is_not_json_or_names_no_real_principal_is_MalformedPolicy(
+    aws: ClientFactory, principal: dict[str, str] | None, message: str
+) -> None:
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="lab-policy")
+    statement = {"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject",
+                 "Resource": "arn:aws:s3:::lab-policy/*"}
+    policy = "{not json" if principal is None else json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    with pytest.raises(ClientError) as caught:
+        s3.put_bucket_policy(Bucket="lab-policy", Policy=policy)
+    assert (caught.value.response["Error"]["Code"], caught.value.response["Error"]["Message"]) == (
+        "MalformedPolicy", message)
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    aws("iam").create_user(UserName="ghost")  # a principal that exists is taken
+    s3.put_bucket_policy(Bucket="lab-policy", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        dict(statement, Principal={"AWS": f"arn:aws:iam::{ACCOUNT}:user/ghost"})]}))
 
 
 def test_presigned_urls_with_an_altered_signature_are_SignatureDoesNotMatch(aws: ClientFactory) -> None:
