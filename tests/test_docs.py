@@ -5,12 +5,17 @@ as the guide says.
 - a block starting with `# invalid: MESSAGE` is a lab with a mistake: it must fail with MESSAGE;
 - a block starting with `action:` is a step: wrapped into a small lab (a check when its action is
   read-only, else a step), it must validate;
+- a block starting with `# file: PATH` is a fragment file that the guide's labs `include`: it is written
+  beside every lab example before that lab is validated;
 - any other block (a bare `expect:` or `retry:` fragment) is skipped, and counted.
-The example of alternatives and mistakes also passes `labrunner verify`, on the emulator.
+The example of alternatives and mistakes also passes `labrunner verify`, and the examples of the
+language's loops, JSON inside a string and includes run green, on the emulator.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import shutil
 import textwrap
@@ -20,6 +25,7 @@ import pytest
 import yaml
 
 from runner import registry
+from runner.commands.main import main
 from runner.emulator import Emulator
 from runner.engine.targets import Target
 from runner.loader import load_text
@@ -49,6 +55,8 @@ def kind(block: str) -> str:
     first = block.lstrip().splitlines()[0]
     if first.startswith("# invalid:"):
         return "invalid"
+    if first.startswith("# file:"):
+        return "file"
     if first.startswith(("lab:", "# yaml-language-server")):
         return "lab"
     if first.startswith("action:"):
@@ -59,17 +67,30 @@ def kind(block: str) -> str:
 BLOCKS = blocks()
 
 
+def lab_folder(tmp_path: Path) -> Path:
+    """A folder for the guide's labs: files/hello.txt, which the guide uploads, and the guide's fragment files."""
+    shutil.copytree(ROOT / "tests" / "data" / "valid" / "files", tmp_path / "files")
+    for _, block in BLOCKS:
+        if kind(block) == "file":
+            name = block.splitlines()[0].split(":", 1)[1].strip()
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text(block)
+    return tmp_path
+
+
 def test_the_guide_has_examples_of_every_kind() -> None:
     kinds = [kind(b) for _, b in BLOCKS]
     assert kinds.count("lab") >= 4 and kinds.count("step") >= 6 and kinds.count("invalid") >= 3
 
 
 @pytest.mark.parametrize(("line", "block"), BLOCKS, ids=[line for line, _ in BLOCKS])
-def test_example(line: str, block: str) -> None:
+def test_example(line: str, block: str, tmp_path: Path) -> None:
     what = kind(block)
     if what == "fragment":
         pytest.skip("a fragment of a step")
-    lab_dir = ROOT / "tests" / "data" / "valid"  # holds files/hello.txt, which the guide uploads
+    if what == "file":
+        pytest.skip("a fragment file: validated with the labs that include it")
+    lab_dir = lab_folder(tmp_path)
     if what == "step":
         step = load_text(block, "step").data  # YAML 1.2, as labs are read: `on:` stays a key
         section = "checks" if registry.resolve(step["action"]).read_only else "steps"
@@ -117,3 +138,34 @@ def test_the_guide_states_the_default_region_the_code_uses() -> None:
 
     row = next(line for line in GUIDES[0].read_text().splitlines() if line.startswith("| `region` |"))
     assert row.endswith(f"without either, `{DEFAULT_REGION}` |")
+
+
+#: The guide's examples of the language's additions, each run on the emulator as the guide shows it.
+RUN = ("lab: loop-demo", "lab: fan-out-demo", "lab: include-demo")
+
+
+@pytest.mark.parametrize("start", RUN)
+def test_the_guide_s_example_runs_green(start: str, tmp_path: Path, emulator: Emulator) -> None:
+    block = next(b for _, b in BLOCKS if b.startswith(start))
+    lab = lab_folder(tmp_path) / "lab.yaml"
+    lab.write_text(block)
+    out = io.StringIO()
+    code = main(["run", str(lab), "--target", emulator.endpoint, "--record", str(tmp_path / "run.json")], out=out)
+    assert code == 0, out.getvalue()
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["status"] == "passed" and all(step["status"] == "passed" for step in record["cleanup"])
+    if start == "lab: loop-demo":
+        task = record["tasks"][0]
+        assert [s["id"] for s in task["checks"]] == ["movie[0]", "movie[1]", "movie[2]"]
+        assert task["checks"][0]["title"] == "Jaws is in the table"
+    if start == "lab: fan-out-demo":
+        assert record["tasks"][0]["steps"][-1]["title"] == "Delete order 1001 from the queue"
+
+
+def test_the_guides_point_only_at_files_users_have() -> None:
+    # Issue 15: the guide sent authors to a LAB-FORMAT.md that ships to nobody.
+    for guide in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = guide.read_text()
+        assert "LAB-FORMAT" not in text and "/work/shared" not in text, guide.name
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+            assert (guide.parent / target).exists(), f"{guide.name} links to {target}, which does not exist"
