@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -26,22 +27,32 @@ LABRUNNER = Path(sys.executable).parent / "labrunner"
 REPEATS = 5
 
 
-def _timed(args: list[str]) -> tuple[float, str]:
-    begin = time.perf_counter()
+def _cpu() -> float:
+    """CPU seconds (user and system) of the children that have ended so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _timed(args: list[str], cpu: list[float] | None = None) -> tuple[float, str]:
+    begin, before = time.perf_counter(), _cpu()
     done = subprocess.run([str(LABRUNNER), *args], cwd=ROOT, capture_output=True, text=True, check=False,
                           env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    if cpu is not None:
+        cpu.append(_cpu() - before)
     return time.perf_counter() - begin, done.stdout
 
 
 def measure(repeats: int = REPEATS) -> dict[str, Any]:
     runs, verifies, serial = [], [], []
+    run_cpu: list[float] = []
+    verify_cpu: list[float] = []
     cases = disagreements = 0
     with tempfile.TemporaryDirectory() as folder:
         _timed(["run", str(LAB), "--record", f"{folder}/warm.json"])  # the first start reads every .pyc
         for index in range(repeats):
-            seconds, _ = _timed(["run", str(LAB), "--record", f"{folder}/run-{index}.json"])
+            seconds, _ = _timed(["run", str(LAB), "--record", f"{folder}/run-{index}.json"], run_cpu)
             runs.append(seconds)
-            seconds, out = _timed(["verify", str(LAB)])
+            seconds, out = _timed(["verify", str(LAB)], verify_cpu)
             verifies.append(seconds)
             found = re.search(r"(\d+) disagreements? in (\d+) cases|every grade as expected in (\d+) cases", out)
             if found:
@@ -52,7 +63,8 @@ def measure(repeats: int = REPEATS) -> dict[str, Any]:
     run_s, verify_s, serial_s = (statistics.median(x) for x in (runs, verifies, serial))
     return {"run_s": run_s, "verify_s": verify_s, "serial_s": serial_s, "ratio": verify_s / run_s,
             "paired": sorted(v / r for v, r in zip(verifies, runs, strict=True)), "cases": cases,
-            "disagreements": disagreements, "repeats": repeats, "serial_repeats": len(serial)}
+            "disagreements": disagreements, "repeats": repeats, "serial_repeats": len(serial),
+            "run_cpu_s": statistics.median(run_cpu), "verify_cpu_s": statistics.median(verify_cpu)}
 
 
 if __name__ == "__main__":
