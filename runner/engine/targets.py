@@ -2,9 +2,10 @@
 
 The first stage of the engine (imports no other engine module). A `Target` makes boto3 clients with
 the settings every action relies on (standard retry mode, SigV4 for S3, path-style S3 addressing off
-AWS), knows its partition and how the console would write an object's URL on it, and asks STS who the
-caller is once, when first needed. `open_target` turns the command line's `--target` into one; the
-embedded emulator is started here and stopped by `Target.close`.
+AWS), knows its partition, where its calls go (botocore's endpoint resolution, `AWS_ENDPOINT_URL` and
+all) and so an object's URL there, and asks STS who the caller is once, when first needed.
+`open_target` turns the command line's `--target` into one; the embedded emulator is started here and
+stopped by `Target.close`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ Kind = Literal["emulator", "aws", "endpoint"]
 #: CloudTrail log files are delivered this long after the call on the embedded emulator (AWS: ~5 min).
 EMULATOR_LOG_DELAY = 2.0
 _FALLBACK_KEY = ("testing", "testing")  # what an emulator accepts when no credentials are configured
+#: The host names of AWS's own endpoints (`s3.us-west-2.amazonaws.com`, China's `.amazonaws.com.cn`,
+#: dual-stack `.api.aws`).
+_AWS_HOSTS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 
 
 @dataclass(frozen=True)
@@ -221,15 +225,30 @@ class Target:
         """The identity if it was already asked for (the record never triggers a call)."""
         return self._identity
 
+    def service_endpoint(self, service: str) -> str:
+        """Where this target's calls to `service` go, as botocore resolved it for the client.
+
+        That is, the first of: `--target URL`; `AWS_ENDPOINT_URL_<SERVICE>`; `AWS_ENDPOINT_URL`; the
+        AWS config file's `endpoint_url` (of the service, then of the profile); else AWS's own.
+        """
+        return str(self.client(service).meta.endpoint_url).rstrip("/")
+
+    def on_aws(self, service: str) -> bool:
+        """Whether calls to `service` go to AWS itself, not to an endpoint the command line or config named."""
+        if self.kind != "aws":
+            return False
+        host = urllib.parse.urlsplit(self.service_endpoint(service)).hostname or ""
+        return host.endswith(_AWS_HOSTS)
+
     def object_url(self, bucket: str, key: str) -> str:
-        """What the S3 console's "Copy URL" gives for an object on this target."""
+        """An object's URL where this target's S3 calls go: on AWS, what the S3 console's "Copy URL" gives
+        (virtual-hosted, regional); on any other endpoint, path-style, as emulators serve buckets."""
         quoted = urllib.parse.quote(key, safe="/~")
-        if self.endpoint is not None:
-            return f"{self.endpoint}/{bucket}/{quoted}"
-        suffix = "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
-        if self.region == "us-east-1":
-            return f"https://{bucket}.s3.{suffix}/{quoted}"
-        return f"https://{bucket}.s3.{self.region}.{suffix}/{quoted}"
+        endpoint = self.service_endpoint("s3")
+        if not self.on_aws("s3"):
+            return f"{endpoint}/{bucket}/{quoted}"
+        parts = urllib.parse.urlsplit(endpoint)
+        return f"{parts.scheme}://{bucket}.{parts.netloc}/{quoted}"
 
     def describe(self) -> str:
         where = f" at {self.endpoint}" if self.endpoint else ""

@@ -184,3 +184,43 @@ def cli_args(extra: list[str]) -> argparse.Namespace:
     from runner.commands.main import parser
 
     return parser().parse_args(["run", str(DATA / "features.yaml"), *extra])
+
+
+@pytest.mark.e2e
+def test_aws_target_at_the_sdks_own_endpoint_builds_object_urls_there(emulator: Emulator, emulator_env: None,
+                                                                      tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--target aws` with `AWS_ENDPOINT_URL` (how tools are pointed at LocalStack): the calls go there, and so
+    does the anonymous browser's URL (it used to name s3.<region>.amazonaws.com)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    lab = write_lab(tmp_path, """\
+        lab: browse
+        title: Browse
+        vars:
+          bucket: "browse-{{ random_id(8) }}"
+        tasks:
+          - id: t
+            title: A private object is denied to a browser
+            steps:
+              - id: bucket
+                action: aws.s3.create_bucket
+                params: {Bucket: "{{ bucket }}"}
+                cleanup:
+                  action: s3.empty_bucket
+                  params: {bucket: "{{ bucket }}", delete_bucket: true}
+              - action: aws.s3.put_object
+                params: {Bucket: "{{ bucket }}", Key: a b.txt, Body: hello}
+            checks:
+              - id: anonymous
+                action: http.request
+                params: {url: "{{ s3_object_url(bucket, 'a b.txt') }}"}
+                expect: {status: 403}
+        """)
+    code, output = run([str(lab), "--target", "aws", "--yes", "--region", "us-east-1", "--seed", "9",
+                        "--record", str(tmp_path / "record.json")])
+    assert code == 0, output
+    data = json.loads((tmp_path / "record.json").read_text())
+    url = data["tasks"][0]["checks"][0]["params"]["url"]
+    assert url == f"{emulator.endpoint}/{data['vars']['bucket']}/a%20b.txt"
+    assert "console.aws.amazon.com" not in output  # not AWS itself: no console page to name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from testkit import CALLER, StubTarget, lab_from
 
 from runner import templates
 from runner.engine.context import VarError, render_vars
-from runner.engine.targets import Target, partition_for
+from runner.engine.targets import Target, new_session, partition_for
 
 LAB = """\
 lab: ctx
@@ -92,15 +93,36 @@ def test_caller_is_asked_once_and_only_when_used(tmp_path: Path) -> None:
     target.verify()  # one GetCallerIdentity, no more
 
 
-@pytest.mark.parametrize(("kind", "region", "endpoint", "url"), [
-    ("aws", "us-east-1", None, "https://b.s3.amazonaws.com/a%20b/c.jpg"),
-    ("aws", "eu-west-3", None, "https://b.s3.eu-west-3.amazonaws.com/a%20b/c.jpg"),
-    ("aws", "cn-north-1", None, "https://b.s3.cn-north-1.amazonaws.com.cn/a%20b/c.jpg"),
-    ("endpoint", "us-east-1", "http://127.0.0.1:4566/", "http://127.0.0.1:4566/b/a%20b/c.jpg"),
+LOCALSTACK = "http://localhost:4566"
+
+
+@pytest.mark.parametrize(("kind", "region", "endpoint", "environment", "url"), [
+    ("aws", "us-east-1", None, {}, "https://b.s3.amazonaws.com/a%20b/c.jpg"),
+    ("aws", "eu-west-3", None, {}, "https://b.s3.eu-west-3.amazonaws.com/a%20b/c.jpg"),
+    ("aws", "cn-north-1", None, {}, "https://b.s3.cn-north-1.amazonaws.com.cn/a%20b/c.jpg"),
+    ("endpoint", "us-east-1", "http://127.0.0.1:4566/", {}, "http://127.0.0.1:4566/b/a%20b/c.jpg"),
+    # The SDK's own endpoint settings (how tools are pointed at LocalStack): the URL goes where S3 calls go.
+    ("aws", "us-west-2", None, {"AWS_ENDPOINT_URL": LOCALSTACK}, f"{LOCALSTACK}/b/a%20b/c.jpg"),
+    ("aws", "us-west-2", None, {"AWS_ENDPOINT_URL": "http://other:1", "AWS_ENDPOINT_URL_S3": LOCALSTACK},
+     f"{LOCALSTACK}/b/a%20b/c.jpg"),
+    ("aws", "us-west-2", None, {"AWS_ENDPOINT_URL_KMS": LOCALSTACK}, "https://b.s3.us-west-2.amazonaws.com/a%20b/c.jpg"),
+    # --target URL wins, for the URL as for the calls.
+    ("endpoint", "us-east-1", "http://127.0.0.1:4566", {"AWS_ENDPOINT_URL_S3": LOCALSTACK},
+     "http://127.0.0.1:4566/b/a%20b/c.jpg"),
 ])
-def test_s3_object_url(kind: str, region: str, endpoint: str | None, url: str) -> None:
-    target = Target(kind, region, session=None, endpoint=endpoint)  # type: ignore[arg-type]
+def test_s3_object_url_goes_where_the_s3_calls_go(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str,
+                                                  region: str, endpoint: str | None, environment: dict[str, str],
+                                                  url: str) -> None:
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))  # this machine's config names no endpoint
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    session = new_session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
+    target = Target(kind, region, session, endpoint=endpoint)  # type: ignore[arg-type]
     assert target.object_url("b", "a b/c.jpg") == url
+    assert urllib.parse.urlsplit(target.service_endpoint("s3")).netloc in url
+    assert target.on_aws("s3") == url.startswith("https://")
 
 
 def test_partitions() -> None:
