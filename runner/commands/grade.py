@@ -3,14 +3,15 @@
 One account (the target, made read-only by `runner.grading.grader`, or the role `--role-arn` names in
 it), or a class (`--accounts` with a `--role-arn` template, `--parallel`, `--student-timeout`:
 `runner.grading.classroom`); then the records, JUnit, Gradescope results and a class's summary CSV (and
-on GitHub Actions, the job summary). A path that names a file is written as one file (`names_a_file`).
-`--print-policy` prints the grader role's policy (`runner.grading.policy`) and touches nothing. Shared
-option values: `options.py`; statuses: `exits.py`.
+on GitHub Actions, the job summary), each named by its absolute path. A path that names a file is
+written as one file (`names_a_file`). `--print-policy` prints the grader role's policy
+(`runner.grading.policy`) and touches nothing. Shared option values: `options.py`; statuses: `exits.py`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from dataclasses import replace
@@ -212,7 +213,7 @@ def _grade_class(args: argparse.Namespace, out: TextIO, lab: Lab, target: Target
         out.write(f"record: {write_record(args.record, results[0].record)}\n")
     else:
         stamp = room.started.strftime("%Y%m%dT%H%M%SZ")
-        folder = Path(args.record) if args.record else Path("runs") / f"grade-{lab.name}-{stamp}"
+        folder = Path(os.path.abspath(args.record or Path("runs") / f"grade-{lab.name}-{stamp}"))
         classroom.write_records(folder, results)
         classroom.write_summary(folder / "summary.csv", lab, results, opts.tasks)
         out.write(f"records: {folder}/ (one per student, and summary.csv)\n")
@@ -225,7 +226,7 @@ def _grade_class(args: argparse.Namespace, out: TextIO, lab: Lab, target: Target
         out.write(f"gradescope: {gradescope.write(args.gradescope, records[0])}\n")
     elif args.gradescope:
         # Gradescope reads one results.json per submission: a class gets a folder of them.
-        gs = Path(args.gradescope)
+        gs = Path(os.path.abspath(args.gradescope))
         for result in results:
             gradescope.write(gs / f"{result.student.account}.json", result.record)
         out.write(f"gradescope: {gs}/ (one results.json per account)\n")

@@ -34,13 +34,14 @@ def write_text(path: str | os.PathLike[str], text: str, *, shared: bool = False)
     what failed, so they are the runner's user's alone. A file meant for others (a report, JUnit,
     Gradescope results, a CSV) is `shared`: its mode is what the umask leaves of 0666, as for any
     file a program creates, so a CI job or a course tool running as another user can read it.
+    Returns the file's absolute path: what the commands print, so that it can be opened from anywhere.
     """
     return write_bytes(path, text.encode("utf-8"), shared=shared)
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes, *, shared: bool = False) -> Path:
     """`write_text` for bytes (an archive)."""
-    target = Path(path)
+    target = Path(os.path.abspath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     mode = 0o666 if shared else 0o600  # the kernel takes the umask off; os.replace keeps the temp file's mode
     temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"

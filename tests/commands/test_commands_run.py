@@ -95,7 +95,7 @@ def test_failing_run_exits_1_and_prints_where_and_why(emulator: Emulator, emulat
     assert "KeyMetadata.KeyUsage equals: expected 'SIGN_VERIFY', actual 'ENCRYPT_DECRYPT'" in output
     assert "hint: The key must sign and verify." in output
     records = list((tmp_path / "runs").glob("features-broken-*.json"))
-    assert len(records) == 1 and f"record: {Path('runs') / records[0].name}" in output
+    assert len(records) == 1 and f"record: {tmp_path / 'runs' / records[0].name}\n" in output  # absolute
 
 
 @pytest.mark.parametrize(("argv", "message"), [
