@@ -16,6 +16,7 @@ from typing import Any
 from runner import registry
 from runner.actions.aws import prepare_params
 from runner.engine.record import LedgerEntry, LedgerState, StepRecord
+from runner.engine.resources import cleanup_phrase
 from runner.engine.steps import Prepared
 from runner.model import Location, Retry, Step
 
@@ -84,11 +85,6 @@ def pending(data: Mapping[str, Any]) -> list[int]:
 
 
 def describe_entries(entries: Iterable[Mapping[str, Any]]) -> list[str]:
-    """One line per ledger entry: what it removes."""
-    lines = []
-    for entry in entries:
-        params = entry.get("params") or {}
-        shown = ", ".join(f"{k}={v}" for k, v in params.items() if isinstance(v, (str, int))) \
-            if isinstance(params, Mapping) else ""
-        lines.append(f"{entry.get('action')}({shown})  [registered by {entry.get('registered_by')}]")
-    return lines
+    """One line per ledger entry: what it does to what (`resources.cleanup_phrase`), and its action."""
+    return [f"{cleanup_phrase(str(entry.get('action')), entry.get('params')) or entry.get('key')} "
+            f"({entry.get('action')})" for entry in entries]

@@ -63,8 +63,10 @@ def test_pending_entries_come_newest_first() -> None:
     assert pending({}) == [] and pending({"ledger": None}) == []
 
 
-def test_an_entry_is_described_by_its_action_and_plain_parameters() -> None:
+def test_an_entry_is_described_by_what_it_does_to_what() -> None:
     lines = describe_entries([ENTRY, {"action": "aws.kms.schedule_key_deletion",
-                                      "params": {"KeyId": "k-1", "PendingWindowInDays": 7}, "registered_by": None}])
-    assert lines == ["aws.s3.put_bucket_policy(Bucket=b1)  [registered by make]",
-                     "aws.kms.schedule_key_deletion(KeyId=k-1, PendingWindowInDays=7)  [registered by None]"]
+                                      "params": {"KeyId": "k-1", "PendingWindowInDays": 7}, "registered_by": None},
+                              {"key": "odd.cleanup", "action": "aws.sts.get_caller_identity", "params": {}}])
+    assert lines == ["put bucket policy b1 (aws.s3.put_bucket_policy)",
+                     "schedule key deletion k-1 (aws.kms.schedule_key_deletion)",
+                     "odd.cleanup (aws.sts.get_caller_identity)"]

@@ -193,7 +193,7 @@ def test_cleanup_on_aws_shows_account_and_region_and_asks(tmp_path: Path, monkey
     assert code == 2
     text = out.getvalue()
     assert "AWS account 111122223333" in text and "region eu-west-1" in text
-    assert "aws.s3.delete_bucket(Bucket=b-1)" in text and "Cancelled: nothing was deleted." in text
+    assert "delete bucket b-1 (aws.s3.delete_bucket)" in text and "Cancelled: nothing was deleted." in text
     assert json.loads(record.read_text())["ledger"][0]["state"] == "pending"
 
 
