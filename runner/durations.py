@@ -59,8 +59,15 @@ def parse_moment(value: Any, now: datetime) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
-def format_duration(seconds: float) -> str:
-    """How the console and reports show a duration: 0.04s, 12.3s, 4m50s, 1h02m."""
+def format_duration(seconds: float, *, whole: bool = False) -> str:
+    """How the console and reports show a duration: 0.04s, 12.3s, 4m50s, 1h02m.
+
+    `whole`: in whole seconds (7s, 42s, 4m50s), for a clock that ticks, such as a wait in progress.
+    """
+    if whole:
+        seconds = round(seconds)
+        if seconds < 60:
+            return f"{seconds}s"
     if seconds < 10:
         return f"{seconds:.2f}s"
     if seconds < 60:

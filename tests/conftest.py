@@ -1,4 +1,5 @@
-"""Fixtures every test folder shares: the embedded emulator, boto3 clients on it, fake time, stubbed targets.
+"""Fixtures every test folder shares: the embedded emulator, boto3 clients on it, the environment that
+points an endpoint target at it, fake time, stubbed targets.
 
 moto's state is process-global, so every emulator in a test process shares one set of accounts. A
 test that needs an empty emulator asks for `emu` (wiped first); tests that share a module's state ask
@@ -92,3 +93,11 @@ def stub_target() -> Iterator[StubTarget]:
     target = StubTarget()
     yield target
     target.verify()
+
+
+@pytest.fixture
+def emulator_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An endpoint target uses the standard credential chain: point it at the emulator's account."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)

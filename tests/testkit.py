@@ -1,12 +1,22 @@
 """Test doubles and lab builders every test folder may use: fake time, a target of stubbed boto3 clients,
-a target in a fresh emulator account, labs from text. On sys.path for every test because
-tests/conftest.py sits beside it.
+a target in a fresh emulator account, labs from text, and the environment of a `labrunner` process (with
+one that writes to a pseudo-terminal). On sys.path for every test because tests/conftest.py sits beside it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
 import textwrap
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +25,7 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from runner.emulator import DEFAULT_ACCOUNT
+from runner.emulator import DEFAULT_ACCOUNT, EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY
 from runner.engine.context import Services
 from runner.engine.targets import Identity, Target, new_session
 from runner.model import Lab
@@ -29,6 +39,8 @@ REPO = Path(__file__).resolve().parents[1]
 RECORD_SCHEMA = json.loads((REPO / "schemas" / "record.schema.json").read_text(encoding="utf-8"))
 #: Labs written to exercise features (tests/data/labs).
 DATA = Path(__file__).resolve().parent / "data" / "labs"
+#: Generous: bounds a hung process, never measures speed.
+PROCESS_WAIT = 120.0
 
 
 class FakeTime:
@@ -105,3 +117,50 @@ def fresh_account(emulator: Any, region: str) -> Target:
     number = f"{uuid.uuid4().int % 10**12:012d}"
     session = new_session(aws_access_key_id=number, aws_secret_access_key="root", region_name=region)
     return Target("emulator", region, session, emulator.endpoint, emulator)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """A `labrunner` process's environment: the emulator's credentials, an ordinary terminal, and no AWS,
+    labrunner or colour settings of this one's."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "LABRUNNER_")) and k not in ("NO_COLOR", "FORCE_COLOR")}
+    env.update(AWS_ACCESS_KEY_ID=EMULATOR_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=EMULATOR_SECRET_KEY,
+               AWS_EC2_METADATA_DISABLED="true", PYTHONUNBUFFERED="1", TERM="xterm-256color", **extra)
+    return env
+
+
+def labrunner_on_a_terminal(args: list[str], cwd: Path, columns: int = 100, interrupt_at: str | None = None,
+                            **env: str) -> tuple[int, str]:
+    """`labrunner ARGS` as a new process writing to a pseudo-terminal `columns` wide: its exit status and
+    every byte it wrote, as the terminal received them (its line discipline writes a newline as CR LF).
+
+    `interrupt_at`: press Ctrl-C (SIGINT) once the terminal shows this text.
+    """
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    process = subprocess.Popen([sys.executable, "-m", "runner", *args], stdin=subprocess.DEVNULL, stdout=follower,
+                               stderr=follower, cwd=cwd, env=child_env(**env))
+    os.close(follower)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + PROCESS_WAIT
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 1.0)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the process closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if interrupt_at is not None and interrupt_at.encode() in b"".join(chunks):
+                process.send_signal(signal.SIGINT)
+                interrupt_at = None
+        code = process.wait(timeout=PROCESS_WAIT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(leader)
+    return code, b"".join(chunks).decode("utf-8")

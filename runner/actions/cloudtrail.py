@@ -43,6 +43,12 @@ _CACHE_KEY = "cloudtrail.find_events"
 _STRINGS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 
 
+def _files_and_events(result: dict[str, Any]) -> str:
+    """What a search of the log files found, as a waiting step shows it."""
+    files, count = result["files"], result["count"]
+    return f"{files} log file{'s' if files != 1 else ''} read, {count} event{'s' if count != 1 else ''} found"
+
+
 @action(
     "cloudtrail.find_events",
     read_only=True,
@@ -72,6 +78,7 @@ _STRINGS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "s
             },
         },
     },
+    progress=_files_and_events,
 )
 def find_events(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     """Find records in the CloudTrail log files delivered to a bucket since the run began.

@@ -77,6 +77,9 @@ class ActionSpec:
     doc: str = field(default="", repr=False)
     #: May be repeated until the step's expectations hold, with no `retry.on` (every read-only action may).
     repeatable: bool = False
+    #: What a waiting step shows of an attempt's result ("3 log files read, 0 events found"); None:
+    #: the values its failed expectations found.
+    progress: Callable[[Any], str] | None = field(default=None, repr=False)
 
     @property
     def is_aws(self) -> bool:
@@ -99,6 +102,7 @@ def action(
     params: Mapping[str, Any],
     files: tuple[str, ...] = (),
     repeatable: bool | None = None,
+    progress: Callable[[Any], str] | None = None,
 ) -> Callable[[ActionFunc], ActionFunc]:
     """Register a higher-level action. The function's docstring: a summary line, then an example.
 
@@ -107,6 +111,7 @@ def action(
 
     The example is the YAML after a line `Example::`; `params` is the JSON Schema of the step's
     `params` (objects default to no unknown keys, so a misspelt parameter is caught before running).
+    `progress` words what an attempt found, from its result, for a step that waits on the action.
     """
 
     def register(func: ActionFunc) -> ActionFunc:
@@ -124,6 +129,7 @@ def action(
             run=func,
             files=files,
             example=example,
+            progress=progress,
             doc=doc,
             repeatable=read_only if repeatable is None else repeatable,
         )

@@ -3,18 +3,22 @@
 Replays the record's pending cleanups newest first (`runner.engine.replay.replay`), each marked done in
 the record as it finishes, so it is safe to repeat and works after a crash or kill -9. It goes where the
 run went: the record's endpoint, or `--target aws` (asking first, `confirm.py`, and only with
-credentials for the account the run used). A run on the embedded emulator left nothing behind.
+credentials for the account the run used). A run on the embedded emulator left nothing behind. Each
+cleanup is printed as a run prints it (`runner.engine.console`), then what the run made and what is
+left of it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from runner.commands.confirm import check_same_account, confirm, require_answer
+from runner.commands.display import console_for
 from runner.commands.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from runner.commands.options import choose_region
 from runner.engine.console import Console
@@ -23,10 +27,12 @@ from runner.engine.ledger import describe_entries, pending
 from runner.engine.record_files import read_record
 from runner.engine.redaction import Redactor
 from runner.engine.replay import Replayed, replay
+from runner.engine.resources import cleanup_phrase
 from runner.engine.steps import StepRunner
 from runner.engine.targets import Target, open_target, parse_target
 from runner.errors import UsageError
 from runner.model import Lab
+from runner.safe_text import escape_controls
 
 
 def command(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) -> int:
@@ -60,32 +66,38 @@ def command(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) 
     require_answer(kind, bool(args.yes), stdin, "deletes resources in")
     region = choose_region(args.region, recorded.get("region"))
     ledger = data.get("ledger") or []
+    path = os.path.abspath(args.record)
     target = open_target(spec, region, args.profile)
     try:
         if target.kind == "aws":
             check_same_account(target, data)
-            listed = "".join(f"  {line}\n" for line in describe_entries([ledger[i] for i in waiting]))
+            listed = "".join(f"  {escape_controls(line, multiline=False)}\n"
+                             for line in describe_entries([ledger[i] for i in waiting]))
             if not confirm(target, f"labrunner cleanup deletes what the run made, newest first:\n{listed}", out,
                            stdin, bool(args.yes)):
                 out.write("Cancelled: nothing was deleted.\n")
                 return EXIT_USAGE
-        out.write(f"labrunner cleanup: run {run_id} of {data.get('lab')} on {target.describe()}: "
-                  f"{len(waiting)} pending cleanup{'s' if len(waiting) != 1 else ''}, newest first\n")
-        results = _replay(data, args.record, target, out)
+        redactor = Redactor()
+        console = console_for(args, out, target, redactor)
+        if console.level != "quiet":
+            out.write(f"labrunner cleanup: run {run_id} of {data.get('lab')} on {target.describe()}: "
+                      f"{len(waiting)} pending cleanup{'s' if len(waiting) != 1 else ''}, newest first\n")
+        results = _replay(data, path, target, console)
+        console.made(((str(e.get("action")), e.get("params"), str(e.get("state"))) for e in ledger
+                      if isinstance(e, dict)), region, recorded.get("account"))
     finally:
         target.close()
     failed = [r for r in results if r.state != "done"]
     if failed:
-        out.write(f"{len(failed)} cleanup(s) failed; fix what they say and run labrunner cleanup {args.record} "
-                  "again\n")
+        out.write(f"{len(failed)} cleanup(s) failed; fix what they say and run labrunner cleanup {path} again\n")
         return EXIT_FAILED
     out.write(f"cleaned up: every resource run {run_id} registered is gone\n")
     return EXIT_OK
 
 
-def _replay(data: dict[str, Any], path: str, target: Target, out: TextIO) -> list[Replayed]:
+def _replay(data: dict[str, Any], path: str, target: Target, console: Console) -> list[Replayed]:
     """Run the pending cleanups on a context rebuilt from the record (its run id, start, seed), printing each."""
-    redactor = Redactor()
+    redactor = console.redact
     try:
         started = datetime.strptime(str(data.get("started")), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
@@ -94,7 +106,7 @@ def _replay(data: dict[str, Any], path: str, target: Target, out: TextIO) -> lis
                path=Path(str(data.get("file") or ".")), tasks=(), vars={})
     ctx = RunContext.create(stub, RunInfo(str(data.get("run_id")), started), target, int(data.get("seed") or 0),
                             redactor=redactor)
-    steps = StepRunner(observer=Console(out, redactor))
+    steps = StepRunner(observer=console)
 
     def execute(prepared: Any) -> Any:
         record, _ = steps.execute(prepared, ctx)
@@ -102,8 +114,10 @@ def _replay(data: dict[str, Any], path: str, target: Target, out: TextIO) -> lis
 
     def report(done: Replayed) -> None:
         if done.state == "done" and done.record is not None and done.record.status != "passed":
-            out.write(f"      {done.why}: counted as done\n")
-        elif done.record is None:
-            out.write(f"  - {done.entry.get('key')} ({done.entry.get('action')}) ... FAILED: {done.why}\n")
+            console.line(f"      {done.why}: counted as done")
+        elif done.record is None:  # nothing could run: it stays to be removed by hand
+            action = str(done.entry.get("action"))
+            name = cleanup_phrase(action, done.entry.get("params")) or done.entry.get("key")
+            console.line(f"  - {name} ({action}) ... ", ("FAILED", "failed"), f": {done.why}")
 
     return replay(data, path, execute, redactor, on_done=report)

@@ -4,8 +4,10 @@ One account (the target, made read-only by `runner.grading.grader`, or the role 
 it), or a class (`--accounts` with a `--role-arn` template, `--parallel`, `--student-timeout`:
 `runner.grading.classroom`); then the records, JUnit, Gradescope results and a class's summary CSV (and
 on GitHub Actions, the job summary), each named by its absolute path. A path that names a file is
-written as one file (`names_a_file`). `--print-policy` prints the grader role's policy
-(`runner.grading.policy`) and touches nothing. Shared option values: `options.py`; statuses: `exits.py`.
+written as one file (`names_a_file`). One account is graded with the run's console (`--color`,
+`--quiet`, `--verbose`); a class prints a line per student as each is done, and its table.
+`--print-policy` prints the grader role's policy (`runner.grading.policy`) and touches nothing. Shared
+option values: `options.py`; statuses: `exits.py`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from runner import workflow_commands
+from runner.commands.display import console_for
 from runner.commands.exits import EXIT_FAILED, EXIT_OK
 from runner.commands.options import check_output, check_tasks, check_vars, choose_region, parse_faults, parse_vars
 from runner.durations import parse_duration, parse_moment
@@ -160,7 +163,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
             opts = replace(options(tasks, overrides, since), time_limit=time_limit)
             return _grade_class(args, out, lab, target, students, template, opts, files)
         redactor = Redactor()
-        console = GradeConsole(out, redactor, since)
+        console = console_for(args, out, target, redactor, GradeConsole, since=since)
         if template is not None:
             # One account through a role: a class of one, written as one account's files.
             room = classroom.Classroom(lab, target, template, options(tasks, overrides, since),

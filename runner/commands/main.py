@@ -62,6 +62,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="RECORD",
                      help="continue an interrupted or failed run from its first task not passed")
     _add_faults_option(run)
+    _add_output_options(run)
 
     grade = commands.add_parser("grade", help="grade accounts read-only: run only the checks, score per task",
                                 description="Run a lab's checks (never its steps) against one account or a "
@@ -92,6 +93,7 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--print-policy", action="store_true",
                        help="print the least-privilege IAM policy a grader role needs for this lab, and exit")
     _add_faults_option(grade)
+    _add_output_options(grade)
 
     verify = commands.add_parser(
         "verify", help="test a lab's grader: grade accounts whose history is known, each case in a fresh account",
@@ -138,6 +140,7 @@ def parser() -> argparse.ArgumentParser:
                                               "safe to repeat, and works after a crash or kill -9.")
     cleanup.add_argument("record", metavar="RECORD")
     _add_target_options(cleanup)
+    _add_output_options(cleanup)
 
     report = commands.add_parser("report", help="turn run or grade records into one self-contained HTML page",
                                  description="One page for the records named, and those in the folders named "
@@ -157,6 +160,18 @@ def parser() -> argparse.ArgumentParser:
                           help="delay before CloudTrail log files are delivered (default 5s)")
     _add_faults_option(emulator)
     return top
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    """What the terminal shows: colour, and how much (the choices are `terminal.py`'s and `console.py`'s)."""
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colour the output: auto (default: on a terminal, unless NO_COLOR is set; "
+                             "FORCE_COLOR forces it), always or never")
+    level = parser.add_mutually_exclusive_group()
+    level.add_argument("-q", "--quiet", action="store_true", help="print only the result and what failed")
+    level.add_argument("-v", "--verbose", action="store_true",
+                       help="also print each AWS request: its operation, parameters and response (redacted "
+                            "as records are)")
 
 
 def _add_faults_option(parser: argparse.ArgumentParser) -> None:

@@ -3,10 +3,10 @@
 Loads and validates the lab (`runner.validate`); with `--task`, adds the tasks whose saved values the
 chosen ones use (`runner.needs`), and says so; opens the target (`runner.engine.targets`), and for a
 real AWS account shows whose it is and asks (`confirm.py`); runs it (`runner.engine.loop.Runner`) with
-live output while the record is written as the run goes and Ctrl-C/SIGTERM are handled; writes the
-final record and JUnit (and on GitHub Actions, annotations and a summary). `--resume RECORD`
-continues an earlier run from its first task not passed, on the same target, region, seed and vars.
-Shared option values: `options.py`; statuses: `exits.py`.
+live output (`runner.engine.console`) while the record is written as the run goes and Ctrl-C/SIGTERM
+are handled; writes the final record and JUnit (and on GitHub Actions, annotations and a summary), and
+prints their absolute paths. `--resume RECORD` continues an earlier run from its first task not passed,
+on the same target, region, seed and vars. Shared option values: `options.py`; statuses: `exits.py`.
 """
 
 from __future__ import annotations
@@ -19,18 +19,18 @@ from dataclasses import replace
 from typing import Any, TextIO
 
 from runner.commands.confirm import check_same_account, confirm, require_answer
+from runner.commands.display import console_for
 from runner.commands.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from runner.commands.options import check_output, check_tasks, check_vars, choose_region, parse_faults, parse_vars
 from runner.engine import github, junit
 from runner.engine.checkpoint import Checkpoint
-from runner.engine.console import Console
 from runner.engine.ledger import pending
 from runner.engine.loop import Runner, RunOptions
 from runner.engine.record import RunRecord
 from runner.engine.record_files import read_record
 from runner.engine.redaction import Redactor
 from runner.engine.resume import lab_digest, plan_resume
-from runner.engine.signals import Interrupts
+from runner.engine.signals import Interrupts, to_stderr
 from runner.engine.targets import open_target, parse_target
 from runner.errors import UsageError
 from runner.model import Lab
@@ -82,8 +82,8 @@ def command(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) 
                              resume=resume)
         checkpoint = Checkpoint(args.record, redactor, lab_digest=digest,
                                 resumed_from=resume.previous_run if resume is not None else None)
-        console = Console(out, redactor)
-        interrupts = Interrupts()
+        console = console_for(args, out, target, redactor)
+        interrupts = Interrupts(notify=lambda message: to_stderr(console.line_break() + message))
         with interrupts.installed():
             try:
                 record = Runner(lab, target, options, observer=interrupts.watch(console), redactor=redactor,

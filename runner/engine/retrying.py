@@ -7,7 +7,8 @@ schedules attempts.
 The pause starts at `interval`, grows by `backoff` after each attempt, is capped at `max_interval`, and
 never runs past the timeout, nor past the run's deadline: the last attempt happens then at the latest.
 tenacity reads `time.monotonic` itself, so stop and wait are computed from the injected clock instead of
-its state.
+its state. Whoever watches (`on_wait`) hears of the wait after each failed attempt and, with `tick`,
+every `tick` seconds of a pause as well, so that a terminal can show the wait going on.
 """
 
 from __future__ import annotations
@@ -51,11 +52,13 @@ class Deadline:
 
 @dataclass(frozen=True)
 class Waiting:
-    """What the run reports between attempts: which attempt failed, the pause, the time left after it."""
+    """How a wait is going: the attempt that last failed, and seconds since the first attempt began,
+    until the next one begins, and until the deadline."""
 
     attempt: int
-    pause: float
-    remaining: float
+    elapsed: float
+    next_in: float
+    left: float
 
 
 @dataclass(frozen=True)
@@ -74,11 +77,13 @@ def poll(
     sleep: Sleep = time.sleep,
     on_wait: Callable[[T, Waiting], None] | None = None,
     deadline: Deadline | None = None,
+    tick: float | None = None,
 ) -> Polled[T]:
     """Run `attempt(n)` (n from 1) until `retryable(outcome)` is false or the policy's time is up, or
     the run's `deadline` has passed.
 
     Without a policy the step runs once. Exceptions from `attempt` (KeyboardInterrupt) propagate.
+    `on_wait` hears of the wait before each pause, and with `tick`, after every `tick` seconds of it.
     """
     counter = 0
     waited = 0.0
@@ -91,9 +96,11 @@ def poll(
     if policy is None:
         return Polled(call(), 1, 0.0)
 
-    until = clock() + policy.timeout
+    begin = clock()
+    until = begin + policy.timeout
     if deadline is not None:
         until = min(until, deadline.at)
+    last: list[T] = []  # the outcome the ticks of a pause report
 
     def pause(state: tenacity.RetryCallState) -> float:
         grown = policy.interval * policy.backoff ** (state.attempt_number - 1)
@@ -102,18 +109,28 @@ def poll(
     def out_of_time(state: tenacity.RetryCallState) -> bool:
         return clock() >= until
 
+    def tell(outcome: T, next_in: float) -> None:
+        assert on_wait is not None
+        now = clock()
+        on_wait(outcome, Waiting(counter, now - begin, next_in, max(0.0, until - now)))
+
     def nap(seconds: float) -> None:
         nonlocal waited
         waited += seconds
-        sleep(seconds)
+        left = seconds
+        # Counted in slices, not read off the clock: a slept slice may overrun, the pause may not.
+        while tick is not None and on_wait is not None and last and left > tick:
+            sleep(tick)
+            left -= tick
+            tell(last[0], left)
+        sleep(left)
 
     def report(state: tenacity.RetryCallState) -> None:
         if on_wait is not None and state.outcome is not None and state.next_action is not None:
-            pause_s = float(state.next_action.sleep)
-            on_wait(state.outcome.result(), Waiting(state.attempt_number, pause_s,
-                                                    max(0.0, until - clock() - pause_s)))
+            last[:] = [state.outcome.result()]
+            tell(last[0], float(state.next_action.sleep))
 
-    def last(state: tenacity.RetryCallState) -> T:
+    def final(state: tenacity.RetryCallState) -> T:
         assert state.outcome is not None
         result: T = state.outcome.result()
         return result
@@ -124,7 +141,7 @@ def poll(
         retry=tenacity.retry_if_result(retryable),
         sleep=nap,
         before_sleep=report,
-        retry_error_callback=last,
+        retry_error_callback=final,
         reraise=True,
     )
     outcome: T = retrying(call)

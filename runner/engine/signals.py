@@ -25,15 +25,15 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, Literal
 
+from runner.engine.observer import Wait
 from runner.engine.record import RunRecord, StepRecord, TaskRecord
-from runner.engine.retrying import Waiting
 from runner.model import Step, Task
 
 Phase = Literal["tasks", "stopping", "cleanup", "closing"]
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def _stderr(message: str) -> None:
+def to_stderr(message: str) -> None:
     try:
         sys.stderr.write(message + "\n")
         sys.stderr.flush()
@@ -44,7 +44,7 @@ def _stderr(message: str) -> None:
 class Interrupts:
     """Counts SIGINT/SIGTERM and raises `KeyboardInterrupt` where the run loop can act on it."""
 
-    def __init__(self, notify: Callable[[str], None] = _stderr) -> None:
+    def __init__(self, notify: Callable[[str], None] = to_stderr) -> None:
         self.notify = notify
         self.count = 0
         self.phase: Phase = "tasks"
@@ -122,16 +122,21 @@ class Watch:
     def task_started(self, task: Task) -> None:
         self._inner.task_started(task)
 
-    def step_started(self, step: Step) -> None:
+    @property
+    def tick(self) -> float | None:
+        tick: float | None = self._inner.tick
+        return tick
+
+    def step_started(self, step: Step, params: Any) -> None:
         interrupts = self._interrupts
         if interrupts.phase == "cleanup":
             interrupts._in_step = True
             if interrupts.skip_cleanup:
                 raise KeyboardInterrupt
-        self._inner.step_started(step)
+        self._inner.step_started(step, params)
 
-    def step_waiting(self, step: Step, summary: str, waiting: Waiting) -> None:
-        self._inner.step_waiting(step, summary, waiting)
+    def step_waiting(self, step: Step, wait: Wait) -> None:
+        self._inner.step_waiting(step, wait)
 
     def step_finished(self, record: StepRecord) -> None:
         self._interrupts._in_step = False

@@ -27,7 +27,7 @@ from runner.actions.failures import ActionFailed, failure_from
 from runner.engine import assertions, display
 from runner.engine.assertions import Check
 from runner.engine.context import RunContext
-from runner.engine.observer import NullObserver, Observer
+from runner.engine.observer import NullObserver, Observer, Wait
 from runner.engine.record import AssertionRecord, ErrorInfo, StepRecord, StepStatus
 from runner.engine.retrying import Clock, Deadline, Sleep, Waiting, poll
 from runner.errors import brief, kind_of
@@ -125,6 +125,31 @@ def cleanup_of(step: Step) -> Step:
     assert step.cleanup is not None
     cleanup = step.cleanup
     return cleanup if cleanup.id else replace(cleanup, key=f"{step.key}.cleanup")
+
+
+def _goal(prepared: Prepared) -> str:
+    """What would end a step's wait: its expectations, the error it expects, or success."""
+    if prepared.checks:
+        return ", ".join(f"{check.path} {check.operator} {show(check.expected, 60)}"
+                         for check in prepared.checks)
+    if prepared.step.expect_error:
+        return f"error {' or '.join(prepared.step.expect_error)}"
+    return "success"
+
+
+def _seen(prepared: Prepared, outcome: Outcome) -> str:
+    """What an attempt that did not end the wait saw: as its action words it (`ActionSpec.progress`),
+    else the values its failed expectations found, else why it failed."""
+    progress = prepared.spec.progress
+    if progress is not None and outcome.error is None and isinstance(outcome.result, dict):
+        try:
+            return progress(outcome.result)
+        except Exception:  # a wording that does not fit this result must not stop the wait: say the rest
+            pass
+    failed = [record for record in outcome.assertions if not record.passed]
+    if failed:
+        return ", ".join(f"{record.path} is {show(record.actual, 60)}" for record in failed)
+    return outcome.summary or "not yet"
 
 
 class PrepareError(Exception):
@@ -333,14 +358,16 @@ class StepRunner:
                 ) -> tuple[StepRecord, dict[str, Any]]:
         step = prepared.step
         begin = self.clock() if started is None else started
-        self.observer.step_started(step)
+        self.observer.step_started(step, prepared.params)
+        goal: list[str] = []  # what would end a wait: worded once, when the step first waits
 
-        def waiting(outcome: Outcome, wait: Waiting) -> None:
-            self.observer.step_waiting(step, ctx.redactor.text(outcome.summary or "not yet"), wait)
+        def waiting(outcome: Outcome, progress: Waiting) -> None:
+            goal[:] = goal or [_goal(prepared)]
+            self.observer.step_waiting(step, Wait(goal[0], ctx.redactor.text(_seen(prepared, outcome)), progress))
 
         polled = poll(lambda _: self._attempt(prepared, ctx), policy=step.retry,
                       retryable=lambda outcome: outcome.retryable, clock=self.clock, sleep=self.sleep,
-                      on_wait=waiting, deadline=self.deadline)
+                      on_wait=waiting, deadline=self.deadline, tick=self.observer.tick)
         outcome = polled.outcome
         saved: dict[str, Any] = {}
         status, error, summary = outcome.status, outcome.error, outcome.summary

@@ -37,19 +37,23 @@ def grade(lab: Lab, target: Target, opts: RunOptions, *, observer: Observer | No
 class GradeConsole(Console):
     """The run console, worded for a grade: what is graded, the window, and how a task was credited."""
 
-    def __init__(self, out: Any, redactor: Redactor | None = None, since: datetime | None = None) -> None:
-        super().__init__(out, redactor)
+    def __init__(self, out: Any, redactor: Redactor | None = None, since: datetime | None = None,
+                 **options: Any) -> None:
+        super().__init__(out, redactor, **options)
         self.since = since
 
     def run_started(self, lab: Any, target: Any, run_id: str, seed: int) -> None:
         self._task_count = len(lab.tasks)
-        self._line(f"labrunner grade {lab.name}: {lab.title}")
+        if self.level == "quiet":
+            return
+        self.line(("labrunner grade", "heading"), f" {lab.name}: {lab.title}")
         window = f"  |  evidence since {self.since:%Y-%m-%dT%H:%M:%SZ}" if self.since else ""
-        self._line(f"  target {target.describe()} (read-only)  |  grade {run_id}{window}")
+        self.line(f"  target {target.describe()} (read-only)  |  grade {run_id}{window}")
 
     def task_finished(self, record: TaskRecord) -> None:
-        if record.credited_by == "evidence":
-            self._line(f"  task {record.id} passed by evidence ({record.score:g}/{record.points:g} points): "
+        if record.credited_by == "evidence":  # said even when quiet: its checks' failures were
+            self.line(f"  task {record.id} ", ("passed", "passed"),
+                       f" by evidence ({record.score:g}/{record.points:g} points): "
                        "its checks failed, but CloudTrail shows it was done")
             return
         super().task_finished(record)

@@ -36,14 +36,6 @@ tasks:
 """
 
 
-@pytest.fixture
-def emulator_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An endpoint target uses the standard credential chain: point it at the emulator's account."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
 def run(argv: list[str]) -> tuple[int, str]:
     out = io.StringIO()
     code = main(["run", *argv], out)

@@ -23,7 +23,26 @@ def test_interval_backoff_and_cap(fake_time: FakeTime) -> None:
     assert fake_time.naps == [2, 4, 8, 10, 10]
     assert polled.waited == 34
     assert [w.attempt for w in waits] == [1, 2, 3, 4, 5]
-    assert waits[0].remaining == 100 - 2
+    assert (waits[0].elapsed, waits[0].next_in, waits[0].left) == (0, 2, 100)
+    assert (waits[4].elapsed, waits[4].next_in, waits[4].left) == (24, 10, 76)
+
+
+def test_ticks_report_a_long_pause_as_it_goes(fake_time: FakeTime) -> None:
+    seen: list[tuple[int, Waiting]] = []
+    policy = Retry(timeout=60, interval=2.5, backoff=1, max_interval=60)
+    polled = poll(lambda n: n, policy=policy, retryable=lambda n: n < 3, clock=fake_time.clock,
+                  sleep=fake_time.sleep, on_wait=lambda outcome, w: seen.append((outcome, w)), tick=1)
+    assert polled.attempts == 3 and polled.waited == 5
+    # Each pause of 2.5s: told before it, after 1s and after 2s; then it sleeps the last half second.
+    assert fake_time.naps == [1, 1, 0.5] * 2
+    assert [(o, w.attempt, w.elapsed, w.next_in) for o, w in seen] == [
+        (1, 1, 0, 2.5), (1, 1, 1, 1.5), (1, 1, 2, 0.5), (2, 2, 2.5, 2.5), (2, 2, 3.5, 1.5), (2, 2, 4.5, 0.5)]
+
+
+def test_without_a_listener_ticks_change_nothing(fake_time: FakeTime) -> None:
+    poll(lambda n: n, policy=Retry(timeout=60, interval=5), retryable=lambda n: n < 2, clock=fake_time.clock,
+         sleep=fake_time.sleep, tick=1)
+    assert fake_time.naps == [5]
 
 
 def test_never_sleeps_past_the_timeout(fake_time: FakeTime) -> None:

@@ -10,7 +10,6 @@ Test modules import these from here, never from `conftest`: several test folders
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from testkit import child_env
+
 from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,13 +28,6 @@ LABS = Path(__file__).resolve().parent / "labs"
 REGION = "us-west-2"
 #: Generous: these bound a hang, they never measure speed.
 WAIT = 120.0
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("LABRUNNER_")}
-    env.update(AWS_ACCESS_KEY_ID=EMULATOR_ACCESS_KEY, AWS_SECRET_ACCESS_KEY=EMULATOR_SECRET_KEY,
-               AWS_EC2_METADATA_DISABLED="true", PYTHONUNBUFFERED="1", **extra)
-    return env
 
 
 def labrunner(*args: str | Path, **extra_env: str) -> subprocess.CompletedProcess[str]:

@@ -47,7 +47,7 @@ def test_a_signal_mid_retry_stops_cleans_up_and_exits_130(emulator: Emulator, tm
                                                           signum: int) -> None:
     record = tmp_path / "record.json"
     run = start(live, emulator, record, 5000 + signum)
-    run.wait_for("retrying in")  # the check is polling: the signal lands in its sleep or its call
+    run.wait_for("waiting up to")  # the check is polling: the signal lands in its sleep or its call
     running = record_when(record, lambda data: len(data["ledger"]) == 2)
     tag = running["vars"]["tag"]
     assert running["status"] == "running" and len(running["ledger"]) == 2
@@ -66,11 +66,11 @@ def test_a_second_ctrl_c_skips_the_remaining_cleanup_and_still_saves_the_record(
         emulator: Emulator, endpoint_env: None, tmp_path: Path, live: list[Live]) -> None:
     record = tmp_path / "record.json"
     run = start(live, emulator, record, 5100, "--var", "slow_cleanup=true")
-    run.wait_for("retrying in")
+    run.wait_for("waiting up to")
     tag = json.loads(record.read_text())["vars"]["tag"]
     run.process.send_signal(signal.SIGINT)
     cleaning = run.wait_for("cleanup (2 steps")
-    run.wait_for("retrying in", after=cleaning)  # the bucket is not empty: its deletion waits
+    run.wait_for("waiting up to", after=cleaning)  # the bucket is not empty: its deletion waits
     run.process.send_signal(signal.SIGINT)
     data, output = interrupted(run, record)
     assert [(c["key"], c["status"]) for c in data["cleanup"]] == [
