@@ -71,8 +71,9 @@ class Console:
         self.live = live
         self.level = level
         self.links = links
-        #: A pause of a wait is reported every second on a terminal; elsewhere only attempts are.
-        self.tick: float | None = 1.0 if live is not None and level != "quiet" else None
+        #: Hear of a wait every second of its pauses: a terminal's line ticks, and elsewhere "still
+        #: waiting" comes every 30 s even when the lab pauses longer between attempts.
+        self.tick: float | None = None if level == "quiet" else 1.0
         self._lock = threading.RLock()  # botocore reports requests from other threads (S3 transfers)
         self._open = False  # the current line holds a step awaiting its status
         self._live_shown = False  # ... and it is the live line of its wait
