@@ -110,6 +110,7 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--seed", type=int, help="seed of the first case's random_digits/random_id (the others follow)")
     verify.add_argument("--parallel", type=int, default=8, metavar="N", help="cases run at once (default 8)")
     verify.add_argument("--junit", metavar="FILE", help="also write JUnit XML: one testcase per case x task")
+    _add_output_options(verify)
 
     autograder = commands.add_parser(
         "autograder", help="build a Gradescope autograder that grades each student's AWS account",

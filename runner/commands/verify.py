@@ -3,17 +3,24 @@
 Validates every lab first (an invalid one: every problem printed, exit 2, nothing run), then verifies
 each on the embedded emulator or `--target URL` (`runner.verify.verifier`), printing each case as it
 ends and then the lab's matrix (`runner.verify.matrix`); `--junit` writes one testcase per case × task
-(`runner.verify.junit`). Shared option values: `options.py`; statuses: `exits.py`.
+(`runner.verify.junit`), named by its absolute path. What is printed follows the run's console
+(`display.console_for`): `--color`; `--quiet`, only the cases that disagree, their lab's matrix and the
+result; `--verbose`, also every request of every case, marked with the case's account. Shared option
+values: `options.py`; statuses: `exits.py`.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import TextIO
+from typing import Any, TextIO
 
+from runner.commands.display import console_for
 from runner.commands.exits import EXIT_FAILED, EXIT_OK
 from runner.commands.options import check_output, check_vars, choose_region, parse_vars
 from runner.durations import format_duration
+from runner.engine import calls
+from runner.engine.console import Console
+from runner.engine.redaction import Redactor
 from runner.engine.targets import Target, open_target, parse_target
 from runner.errors import LabError, UsageError
 from runner.model import Lab
@@ -55,18 +62,25 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         check_output(args.junit, "--junit")
     regions = [choose_region(args.region, lab.region) for lab in labs]
     base = open_target(args.target, regions[0])
-    settings = Settings(overrides=overrides, seed=args.seed)
+    console = console_for(args, out, base, Redactor())
+
+    def watch(target: Target, account: str, redactor: Redactor) -> None:
+        calls.watch(target, _InAccount(console, account, redactor))
+
+    settings = Settings(overrides=overrides, seed=args.seed, watch=watch if console.level == "verbose" else None)
     verdicts: list[Verdict] = []
     try:
         for lab, region in zip(labs, regions, strict=True):
             where = base if region == base.region else _in_region(base, region)
-            verdicts.append(_verify_lab(lab, where, settings, args.parallel, out))
+            verdicts.append(_verify_lab(lab, where, settings, args.parallel, console))
     finally:
         base.close()
-    out.write(matrix.summary(verdicts))
+    passed = all(v.passed for v in verdicts)
+    console.line(("result:", "heading"), " ", ("passed", "passed") if passed else ("FAILED", "failed"),
+                 f": {matrix.summary(verdicts)}")
     if args.junit:
-        out.write(f"junit: {junit.write(args.junit, verdicts)}\n")
-    return EXIT_OK if all(v.passed for v in verdicts) else EXIT_FAILED
+        console.line(f"junit: {junit.write(args.junit, verdicts)}")
+    return EXIT_OK if passed else EXIT_FAILED
 
 
 def _in_region(base: Target, region: str) -> Target:
@@ -76,19 +90,45 @@ def _in_region(base: Target, region: str) -> Target:
     return Target.at_endpoint(base.endpoint, region)
 
 
-def _verify_lab(lab: Lab, base: Target, settings: Settings, parallel: int, out: TextIO) -> Verdict:
-    out.write(f"labrunner verify {lab.name}: {lab.title}\n")
-    out.write(f"  {base.describe()}  |  every case in a fresh account, {parallel} at a time\n")
-    out.flush()
+def _verify_lab(lab: Lab, base: Target, settings: Settings, parallel: int, console: Console) -> Verdict:
+    quiet = console.level == "quiet"
+    heading = (("labrunner verify", "heading"), f" {lab.name}: {lab.title}")
+    if not quiet:
+        console.line(*heading)
+        console.line(f"  {base.describe()}  |  every case in a fresh account, {parallel} at a time")
+    headed = not quiet  # quiet: the lab is named before its first case that disagrees
 
     def done(run: CaseRun) -> None:
+        nonlocal headed
         cells = judge(lab, run)
         wrong = sum(1 for cell in cells if cell.verdict == "disagrees")
+        if quiet and not wrong and not run.error:
+            return
+        if not headed:
+            console.line(*heading)
+            headed = True
         status = f"{wrong} disagreement{'s' if wrong != 1 else ''}" if wrong else "as expected"
         error = f" ({run.error})" if run.error else ""
-        out.write(f"  case {run.case.title}: {status}, {format_duration(run.seconds)}{error}\n")
-        out.flush()
+        account = f" (account {run.account})" if console.level == "verbose" and run.account else ""
+        console.line(f"  case {run.case.title}{account}: ", (status, "failed" if wrong else "passed"),
+                     f", {format_duration(run.seconds)}{error}")
 
     verdict = verify(lab, Accounts(base), settings, parallel, on_case=done)
-    out.write("\n" + matrix.render(verdict) + "\n")
+    if not quiet or not verdict.passed:
+        if not headed:
+            console.line(*heading)
+        console.line("\n" + matrix.render(verdict))
     return verdict
+
+
+class _InAccount:
+    """A case's requests, told to the console marked with the case's account and redacted as its records are."""
+
+    def __init__(self, console: Console, account: str, redactor: Redactor) -> None:
+        self.console, self.account, self.redact = console, account, redactor
+
+    def request(self, operation: str, params: Any) -> None:
+        self.console.request(f"{self.account} {operation}", self.redact(params))
+
+    def response(self, operation: str, status: int | None, body: Any) -> None:
+        self.console.response(f"{self.account} {operation}", status, self.redact(body))

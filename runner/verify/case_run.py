@@ -5,20 +5,24 @@ task's steps, that task is graded, read-only, through `grading.grader.grade` on 
 same account (the grade mode, its guard and its shared reads, as `labrunner grade` has them), with
 only the lab's vars and the `--var` overrides a real grade would have. After the steps the case's
 cleanups run (those its steps registered, then the lab's `cleanup`), and a case that asks for it is
-graded again. The grades' window starts a minute before the case did. `cases.py` says what a case
-runs; `judge.py` reads what this returns.
+graded again. The grades' window starts a minute before the case did. A case's steps and grades
+share one `Redactor`, which `Settings.watch` is given with each of the case's targets (`--verbose`
+shows their requests, redacted as that case's records are). `cases.py` says what a case runs;
+`judge.py` reads what this returns.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runner.engine.loop import Runner, RunOptions, TaskByTask
 from runner.engine.record import TaskRecord
+from runner.engine.redaction import Redactor
+from runner.engine.targets import Target
 from runner.grading import grader
 from runner.model import Lab, Task
 from runner.verify.accounts import Accounts, Timeline
@@ -42,10 +46,12 @@ class CaseRun:
 
 @dataclass(frozen=True)
 class Settings:
-    """What every case of a verify shares: the `--var` overrides and the seed of the first case."""
+    """What every case of a verify shares: the `--var` overrides, the seed of the first case, and who
+    watches the requests of each case's targets (`watch(target, account, redactor)`)."""
 
     overrides: Mapping[str, Any] = field(default_factory=dict)
     seed: int | None = None
+    watch: Callable[[Target, str, Redactor], None] | None = None
 
 
 def run_case(lab: Lab, case: Case, accounts: Accounts, settings: Settings, number: int = 0) -> CaseRun:
@@ -57,11 +63,15 @@ def run_case(lab: Lab, case: Case, accounts: Accounts, settings: Settings, numbe
     grades: dict[Phase, dict[str, TaskRecord]] = {}
 
     graded = accounts.target(account)  # read-only once graded; each grade starts from what is there now
+    redactor = Redactor()
+    if settings.watch is not None:
+        for watched in (target, graded):
+            settings.watch(watched, account, redactor)
 
     def grade(tasks: tuple[Task, ...]) -> dict[str, TaskRecord]:
         accounts.settle()
         options = grader.options(tuple(t.id for t in tasks), dict(settings.overrides), since)
-        record = grader.grade(lab, graded, options)
+        record = grader.grade(lab, graded, options, redactor=redactor)
         return {task.id: task for task in record.tasks if any(t.id == task.id for t in tasks)}
 
     error: str | None = None
@@ -72,7 +82,8 @@ def run_case(lab: Lab, case: Case, accounts: Accounts, settings: Settings, numbe
             timeline = Timeline(accounts) if target.emulator is not None else None
             seed = None if settings.seed is None else settings.seed + number
             options = RunOptions(mode=Verify(case.routes), overrides=dict(settings.overrides), seed=seed)
-            runner = Runner(lab, target, options, clock=timeline.clock if timeline else time.monotonic,
+            runner = Runner(lab, target, options, redactor=redactor,
+                            clock=timeline.clock if timeline else time.monotonic,
                             sleep=timeline.sleep if timeline else time.sleep)
             by_task = TaskByTask(runner)
             going: dict[str, TaskRecord] = {}

@@ -66,11 +66,10 @@ def describe(cell: Cell) -> str:
 
 
 def summary(verdicts: list[Verdict]) -> str:
-    """The last line: how many labs, cases and disagreements, and how long it took."""
+    """The last line, after its status: how many labs, cases and disagreements, and how long it took."""
     found = sum(len(v.disagreements) for v in verdicts)
     cases = sum(len(v.runs) for v in verdicts)
     seconds = sum(v.seconds for v in verdicts)
-    status = "passed" if not found else "FAILED"
     what = f"{found} disagreement{'s' if found != 1 else ''}" if found else "every grade as expected"
-    return (f"result: {status}: {what} in {cases} case{'s' if cases != 1 else ''} of {len(verdicts)} "
-            f"lab{'s' if len(verdicts) != 1 else ''}, {format_duration(seconds)}\n")
+    return (f"{what} in {cases} case{'s' if cases != 1 else ''} of {len(verdicts)} "
+            f"lab{'s' if len(verdicts) != 1 else ''}, {format_duration(seconds)}")

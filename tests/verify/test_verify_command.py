@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,37 @@ def test_bad_options_exit_2_before_anything_runs(args: list[str], message: str,
     status, out = verify(str(GOOD), *args)
     assert status == 2 and out == ""
     assert message in capsys.readouterr().err
+
+
+def test_quiet_prints_only_what_disagrees_and_the_result_and_paths_are_absolute(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    status, out = verify(str(GOOD), str(MISTAKE), "--quiet", "--junit", "out/verify.xml")
+    assert status == 1, out
+    lines = out.splitlines()
+    assert lines[0] == "labrunner verify verify-mistake-scores: A bucket, tagged for its team"
+    assert lines[1].startswith("  case mistake tag-bucket/wrong-team: 1 disagreement, ")
+    assert "verify-good" not in out and "as expected," not in out  # a lab that holds: only in the result
+    assert "disagreements (1):" in out  # the failing lab's matrix and what disagrees
+    assert lines[-2].startswith("result: FAILED: 1 disagreement in 11 cases of 2 labs")
+    assert lines[-1] == f"junit: {tmp_path}/out/verify.xml"
+
+
+def test_color_always_paints_each_case_and_the_result_by_what_it_says() -> None:
+    # Seeds far apart: a case's seed is the first's plus its number, and S3's bucket names are global.
+    status, out = verify(str(GOOD), "--color", "always", "--seed", "1800")
+    assert status == 0, out
+    assert ": \x1b[32mas expected\x1b[0m, " in out and "\x1b[1mresult:\x1b[0m \x1b[32mpassed\x1b[0m: " in out
+    status, out = verify(str(GOOD), "--seed", "1820")  # not a terminal: no colour
+    assert "\x1b" not in out
+
+
+def test_verbose_shows_each_request_of_each_case_marked_with_its_account() -> None:
+    status, out = verify(str(GOOD), "--verbose", "--seed", "1840")
+    assert status == 0, out
+    accounts = dict(re.findall(r"  case (.+) \(account (\d{12})\): as expected", out))
+    reference = accounts["reference"]
+    assert re.search(rf'      > {reference} s3\.CreateBucket \{{"Bucket": "verify-good-\d{{8}}"', out)
+    assert f"      < {reference} s3.PutBucketTagging 204 {{}}" in out
+    assert f"      > {reference} s3.GetBucketTagging" in out  # the grade's reads too
+    assert f"      > {accounts['untouched account']} s3.PutBucketTagging" not in out
