@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from runner import workflow_commands
-from runner.commands.display import console_for
+from runner.commands.display import console_for, watcher
 from runner.commands.exits import EXIT_FAILED, EXIT_OK
 from runner.commands.options import check_output, check_tasks, check_vars, choose_region, parse_faults, parse_vars
 from runner.durations import parse_duration, parse_moment
@@ -167,7 +167,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         if template is not None:
             # One account through a role: a class of one, written as one account's files.
             room = classroom.Classroom(lab, target, template, options(tasks, overrides, since),
-                                       {"observer": console, "redactor": redactor})
+                                       {"observer": console, "redactor": redactor}, on_target=watcher(console))
             result = room.grade_student(Student(role_account(template), role_account(template)))
             if result.error:
                 out.write(f"ERROR {escape_controls(result.error, multiline=False)}\n")

@@ -66,8 +66,11 @@ class Classroom:
     """Grades many accounts with the same lab; `sts` is the instructor's STS client (thread-safe)."""
 
     def __init__(self, lab: Lab, base: Target, role_template: str, options: RunOptions,
-                 runner_options: dict[str, Any] | None = None) -> None:
+                 runner_options: dict[str, Any] | None = None,
+                 on_target: Callable[[Target], None] | None = None) -> None:
+        """`on_target` is given each student's target as it is made (`--verbose` watches its requests)."""
         self.lab = lab
+        self.on_target = on_target
         self.base = base
         self.role_template = role_template
         self.options = options
@@ -87,7 +90,10 @@ class Classroom:
         session = new_session(aws_access_key_id=credentials["AccessKeyId"],
                               aws_secret_access_key=credentials["SecretAccessKey"],
                               aws_session_token=credentials["SessionToken"], region_name=self.base.region)
-        return Target(self.base.kind, self.base.region, session, self.base.endpoint, limits=GRADING_CALLS)
+        target = Target(self.base.kind, self.base.region, session, self.base.endpoint, limits=GRADING_CALLS)
+        if self.on_target is not None:
+            self.on_target(target)
+        return target
 
     def grade_student(self, student: Student) -> StudentResult:
         try:

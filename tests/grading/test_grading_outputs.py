@@ -57,6 +57,32 @@ def test_one_student_graded_through_a_role_writes_one_of_each_file(emu: Emulator
     assert (tmp_path / "grade.xml").stat().st_mode & 0o777 == 0o644
 
 
+def test_one_student_quiet_prints_the_failures_the_result_and_absolute_paths(
+        emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    code = main(["grade", str(LAB), "--target", emu.endpoint, "--role-arn", f"arn:aws:iam::{STUDENT}:role/Grader",
+                 "--quiet", "--record", "out/grade.json", "--junit", "out/grade.xml", "--gradescope",
+                 "out/results.json"], out)
+    assert code == 1
+    lines = out.getvalue().splitlines()
+    assert not [line for line in lines if "passed" in line and not line.startswith("result")]  # the bucket task
+    assert lines[0].startswith("[2/5] tagged: ") and lines[1].startswith("  ? ")
+    assert [line.split(": ")[0] for line in lines[-4:]] == ["result", "record", "junit", "gradescope"]
+    assert lines[-3:] == [f"record: {tmp_path}/out/grade.json", f"junit: {tmp_path}/out/grade.xml",
+                          f"gradescope: {tmp_path}/out/results.json"]
+
+
+def test_one_student_verbose_shows_each_read_and_never_the_roles_credentials(emu: Emulator, tmp_path: Path) -> None:
+    code, output, _ = grade([str(LAB), "--target", emu.endpoint, "--role-arn", f"arn:aws:iam::{STUDENT}:role/Grader",
+                             "--verbose"], tmp_path)
+    assert code == 1, output
+    assume_reply = next(line for line in output.splitlines() if line.startswith("      < sts.AssumeRole 200 "))
+    assert '"SecretAccessKey": "***"' in assume_reply and '"SessionToken": "***"' in assume_reply
+    assert f'      > s3.HeadBucket {{"Bucket": "class-{STUDENT}"}}' in output  # the student's account, as the role
+    assert f'      > s3.GetBucketTagging {{"Bucket": "class-{STUDENT}"}}' in output
+
+
 def test_a_class_of_one_with_a_results_json_path_writes_that_file(emu: Emulator, tmp_path: Path) -> None:
     roster = tmp_path / "one.csv"
     roster.write_text(f"account,name\n{CLASSMATE},Bea\n")
