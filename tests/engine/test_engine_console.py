@@ -202,3 +202,35 @@ def test_verbose_shows_a_step_that_made_no_aws_request_by_its_params_and_result(
         '      > http.request {"url": "http://x/y"}',
         '      < http.request {"status": 200, "Password": "***"}',
         "  - t.steps[0] (http.request) ... passed 0.00s"]
+
+
+@pytest.mark.e2e
+def test_a_wait_for_log_files_says_how_many_it_read_and_how_many_events_it_found(
+        tmp_path: Path, emulator: Emulator) -> None:
+    lab = lab_from(tmp_path, """\
+        lab: logs
+        title: Logs
+        vars:
+          bucket: "logs-{{ random_id(8) }}"
+        tasks:
+          - id: t
+            title: Wait for a log file that never comes
+            steps:
+              - action: aws.s3.create_bucket
+                params: {Bucket: "{{ bucket }}"}
+                cleanup: {action: aws.s3.delete_bucket, params: {Bucket: "{{ bucket }}"}}
+            checks:
+              - id: logged
+                action: cloudtrail.find_events
+                params: {bucket: "{{ bucket }}", event_name: CreateBucket}
+                retry: {timeout: 1m, interval: 30s}
+                expect:
+                  - path: count
+                    greater_than: 0
+        """)
+    out = io.StringIO()
+    fake = FakeTime()
+    Runner(lab, Target.for_emulator(emulator, "us-east-1"), RunOptions(seed=183), clock=fake.clock,
+           sleep=fake.sleep, observer=Console(out, live=LiveLine(lambda: 160))).run()
+    assert ("\r  ? logged: waiting for count greater_than 0, 0s elapsed, 1m00s left, attempt 1: 0 log files read, "
+            "0 events found\x1b[K") in out.getvalue()

@@ -188,3 +188,10 @@ def test_shared_outputs_honour_the_umask_and_records_stay_owner_only(tmp_path: P
         os.umask(previous)
     assert shared.stat().st_mode & 0o777 == shared_mode
     assert record.stat().st_mode & 0o777 == 0o600 and replaced.stat().st_mode & 0o777 == 0o600
+
+
+def test_every_file_written_is_named_by_its_absolute_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What every command prints after writing (record, JUnit, Gradescope, CSV, report, autograder zip): the
+    path it returns, absolute, so that it can be opened from any folder."""
+    monkeypatch.chdir(tmp_path)
+    assert write_text("out/../out/junit.xml", "<x/>", shared=True) == tmp_path / "out" / "junit.xml"
