@@ -3,7 +3,8 @@
 `--color` decides colour by `runner.engine.terminal.wants_colour`; a wait is one live line only where
 the output is a terminal; `--quiet` and `--verbose` set the console's level, and `--verbose` also has
 every AWS request of the target reported to it (`runner.engine.calls`), and of each target the command
-makes later (`watcher`: a grader role's in a student's account). What a run made is linked to
+makes later in a student's account (`watcher`: one account's as they are; each of a class's marked
+with its account). What a run made is linked to
 its AWS console page where the target's calls go to AWS itself (`Target.on_aws`).
 """
 
@@ -27,14 +28,16 @@ def console_for(args: argparse.Namespace, out: TextIO, target: Target, redactor:
     level = "quiet" if args.quiet else "verbose" if args.verbose else "normal"
     console = kind(out, redactor, style=Style(wants_colour(args.color, out)), live=live, level=level,
                    links=target.on_aws, **extra)
-    watch = watcher(console)
-    if watch is not None:
-        watch(target)
+    if level == "verbose":
+        calls.watch(target, console)
     return console
 
 
-def watcher(console: Console) -> Callable[[Target], None] | None:
-    """What has a target's AWS requests reported to `console`, when it is verbose; else None."""
+def watcher(console: Console, *, marked: bool = False) -> Callable[[Target, str], None] | None:
+    """What has the AWS requests of a target in an account reported to `console` when it is verbose
+    (`marked`: with the account, for a class), else None."""
     if console.level != "verbose":
         return None
-    return lambda target: calls.watch(target, console)
+    if marked:
+        return lambda target, account: calls.watch(target, calls.InAccount(console, account))
+    return lambda target, _: calls.watch(target, console)

@@ -27,6 +27,7 @@ from runner.commands.exits import EXIT_FAILED, EXIT_OK
 from runner.commands.options import check_output, check_tasks, check_vars, choose_region, parse_faults, parse_vars
 from runner.durations import parse_duration, parse_moment
 from runner.engine import github
+from runner.engine.console import Part
 from runner.engine.loop import RunOptions
 from runner.engine.record import RunRecord
 from runner.engine.record_files import write_record
@@ -198,17 +199,20 @@ def _grade_class(args: argparse.Namespace, out: TextIO, lab: Lab, target: Target
                  template: str, opts: RunOptions, files: dict[str, bool]) -> int:
     """Grade every student's account, `args.parallel` at a time; the table, the records and the exports.
     `files`: which of `--record` and `--gradescope` name one file (a class of one) rather than a folder."""
-    room = classroom.Classroom(lab, target, template, opts)
+    console = console_for(args, out, target, Redactor())
+    room = classroom.Classroom(lab, target, template, opts, on_target=watcher(console, marked=True))
     count = f"{len(students)} account{'s' if len(students) != 1 else ''}"
-    out.write(f"labrunner grade {lab.name}: {count}, {min(args.parallel, len(students))} at a time, as {template} "
-              f"(read-only), evidence since {opts.since:%Y-%m-%dT%H:%M:%SZ}\n")
+    if console.level != "quiet":
+        console.line(("labrunner grade", "heading"), f" {lab.name}: {count}, {min(args.parallel, len(students))} "
+                     f"at a time, as {template} (read-only), evidence since {opts.since:%Y-%m-%dT%H:%M:%SZ}")
 
     def done(result: classroom.StudentResult) -> None:
-        what = f"ERROR {result.error}" if result.error else (
-            f"{result.record.score:g}/{result.record.points:g} points")
-        shown = escape_controls(what, multiline=False)  # an error can quote what the account holds
-        out.write(f"  graded {result.student.name} ({result.student.account}): {shown}\n")
-        out.flush()
+        if console.level == "quiet" and not result.error:
+            return  # the table says how each did
+        what: Part = ("ERROR", "error") if result.error else f"{result.record.score:g}/{result.record.points:g} points"
+        # An error can quote what the account holds: on one line.
+        error = f" {escape_controls(result.error, multiline=False)}" if result.error else ""
+        console.line(f"  graded {result.student.name} ({result.student.account}): ", what, error)
 
     results = room.grade_all(students, args.parallel, on_done=done)
     out.write("\n" + classroom.summary_table(lab, results, opts.tasks))

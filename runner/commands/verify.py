@@ -12,7 +12,7 @@ values: `options.py`; statuses: `exits.py`.
 from __future__ import annotations
 
 import argparse
-from typing import Any, TextIO
+from typing import TextIO
 
 from runner.commands.display import console_for
 from runner.commands.exits import EXIT_FAILED, EXIT_OK
@@ -65,7 +65,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     console = console_for(args, out, base, Redactor())
 
     def watch(target: Target, account: str, redactor: Redactor) -> None:
-        calls.watch(target, _InAccount(console, account, redactor))
+        calls.watch(target, calls.InAccount(console, account, redactor))
 
     settings = Settings(overrides=overrides, seed=args.seed, watch=watch if console.level == "verbose" else None)
     verdicts: list[Verdict] = []
@@ -120,15 +120,3 @@ def _verify_lab(lab: Lab, base: Target, settings: Settings, parallel: int, conso
         console.line("\n" + matrix.render(verdict))
     return verdict
 
-
-class _InAccount:
-    """A case's requests, told to the console marked with the case's account and redacted as its records are."""
-
-    def __init__(self, console: Console, account: str, redactor: Redactor) -> None:
-        self.console, self.account, self.redact = console, account, redactor
-
-    def request(self, operation: str, params: Any) -> None:
-        self.console.request(f"{self.account} {operation}", self.redact(params))
-
-    def response(self, operation: str, status: int | None, body: Any) -> None:
-        self.console.response(f"{self.account} {operation}", status, self.redact(body))

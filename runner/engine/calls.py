@@ -7,6 +7,8 @@ stopped a request from getting one. A request of an `aws.*` step, of a higher-le
 and its parts), or of the engine itself (STS for `caller`) is reported alike, from the thread that made
 it. What is reported is made safe to show first: streams and bytes are described, never read, since
 the caller still has to read them; redaction is the watcher's (`console.Console`, the run's `Redactor`).
+Where several accounts are at work at once (a class graded, verify's cases), `InAccount` marks each
+request with its account and redacts it with that account's own `Redactor` first.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from runner.engine.redaction import Redactor
 from runner.engine.targets import Target
 
 _HOOK_ID = "labrunner-calls"
@@ -23,6 +26,19 @@ class Watcher(Protocol):
     def request(self, operation: str, params: Any) -> None: ...
 
     def response(self, operation: str, status: int | None, body: Any) -> None: ...
+
+
+class InAccount:
+    """Tells `watcher` of one account's requests, marked with the account, redacted as its records are."""
+
+    def __init__(self, watcher: Watcher, account: str, redactor: Redactor | None = None) -> None:
+        self.watcher, self.account, self.redact = watcher, account, redactor or Redactor()
+
+    def request(self, operation: str, params: Any) -> None:
+        self.watcher.request(f"{self.account} {operation}", self.redact(params))
+
+    def response(self, operation: str, status: int | None, body: Any) -> None:
+        self.watcher.response(f"{self.account} {operation}", status, self.redact(body))
 
 
 def showable(value: Any) -> Any:

@@ -67,8 +67,9 @@ class Classroom:
 
     def __init__(self, lab: Lab, base: Target, role_template: str, options: RunOptions,
                  runner_options: dict[str, Any] | None = None,
-                 on_target: Callable[[Target], None] | None = None) -> None:
-        """`on_target` is given each student's target as it is made (`--verbose` watches its requests)."""
+                 on_target: Callable[[Target, str], None] | None = None) -> None:
+        """`on_target` is given each student's target and account as it is made (`--verbose` watches its
+        requests)."""
         self.lab = lab
         self.on_target = on_target
         self.base = base
@@ -92,7 +93,7 @@ class Classroom:
                               aws_session_token=credentials["SessionToken"], region_name=self.base.region)
         target = Target(self.base.kind, self.base.region, session, self.base.endpoint, limits=GRADING_CALLS)
         if self.on_target is not None:
-            self.on_target(target)
+            self.on_target(target, student.account)
         return target
 
     def grade_student(self, student: Student) -> StudentResult:

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,6 +82,25 @@ def test_one_student_verbose_shows_each_read_and_never_the_roles_credentials(emu
     assert '"SecretAccessKey": "***"' in assume_reply and '"SessionToken": "***"' in assume_reply
     assert f'      > s3.HeadBucket {{"Bucket": "class-{STUDENT}"}}' in output  # the student's account, as the role
     assert f'      > s3.GetBucketTagging {{"Bucket": "class-{STUDENT}"}}' in output
+
+
+def test_a_class_quiet_prints_its_table_and_verbose_marks_each_request_with_its_account(
+        emu: Emulator, tmp_path: Path) -> None:
+    roster = tmp_path / "class.csv"
+    roster.write_text(f"account,name\n{STUDENT},Al\n{CLASSMATE},Bea\n")
+    args = [str(LAB), "--target", emu.endpoint, "--accounts", str(roster), "--role-arn",
+            "arn:aws:iam::{account}:role/Grader"]
+    code, quiet, _ = grade([*args, "--quiet"], tmp_path)
+    assert code == 1, quiet
+    assert "labrunner grade" not in quiet and "  graded " not in quiet  # the table says how each did
+    assert "Al" in quiet and "Bea" in quiet and "records: " in quiet
+    code, verbose, _ = grade([*args, "--verbose", "--parallel", "2"], tmp_path)
+    assert code == 1, verbose
+    for account in (STUDENT, CLASSMATE):
+        assert f'      > {account} s3.HeadBucket {{"Bucket": "class-{account}"}}' in verbose
+        assert f"  graded {'Al' if account == STUDENT else 'Bea'} ({account}): 10/35 points" in verbose
+    shown = re.findall(r'"(?:SecretAccessKey|SessionToken)": "([^"]*)"', verbose)  # each AssumeRole's reply
+    assert len(shown) == 4 and set(shown) == {"***"}
 
 
 def test_a_class_of_one_with_a_results_json_path_writes_that_file(emu: Emulator, tmp_path: Path) -> None:
