@@ -163,9 +163,10 @@ class Console:
         elapsed, left = format_duration(progress.elapsed, whole=True), format_duration(progress.left, whole=True)
         with self._lock:
             if self.live is not None:
-                # Without the action: the line must fit the terminal's width, and what the wait saw matters more.
-                text = (f"  {_prefix(step.section)} {self._step_name}: waiting for {wait.goal}, {elapsed} "
-                        f"elapsed, {left} left, attempt {progress.attempt}: {wait.seen}")
+                # A line too wide is cut at its end, so what changes comes first and what the wait is
+                # for (fixed, and in the lab) last: on 80 columns the ticking clock must stay in view.
+                text = (f"  {_prefix(step.section)} {self._step_name}: {elapsed} elapsed, {left} left, attempt "
+                        f"{progress.attempt}: {wait.seen}; waiting for {wait.goal}")
                 self._write(self.live.show(self._safe(text, one_line=True),
                                            lambda shown: self.style.paint(shown, "waiting")))
                 self._open = self._live_shown = True

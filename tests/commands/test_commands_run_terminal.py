@@ -88,8 +88,8 @@ def test_on_a_terminal_the_wait_is_one_line_rewritten_and_the_run_ends_with_what
     end = plain.index("FAILED", start)
     wait = plain[start:end]
     assert "\n" not in wait and wait.count("\x1b[K") >= 2
-    assert ("\r  ? two-objects: waiting for KeyCount greater_than 1, 0s elapsed, 1s left, attempt 1: KeyCount "
-            "is 1") in wait
+    assert ("\r  ? two-objects: 0s elapsed, 1s left, attempt 1: KeyCount is 1; waiting for KeyCount "
+            "greater_than 1\x1b[K") in wait
     # The outcome replaces the live line; the failure is then told in full.
     assert "\r\x1b[K  ? two-objects (aws.s3.list_objects_v2) ... FAILED " in plain
     assert "      KeyCount greater_than: expected 1, actual 1\r\n" in plain
@@ -113,8 +113,9 @@ def test_ctrl_c_during_a_wait_is_told_on_a_line_of_its_own(emulator: Emulator, t
                                            columns=160, interrupt_at="attempt 1: KeyCount is 1")
     assert code == 130, screen
     # The notice ends the live line instead of being written at its end; the run then goes on as it says.
-    assert re.search(r"attempt \d+: KeyCount is 1\x1b\[K\r\ninterrupted: stopping the current step, then "
-                     r"cleaning up \(press Ctrl-C again to skip the cleanup\)\r\n  task fill ERROR", screen)
+    assert re.search(r"attempt \d+: KeyCount is 1; waiting for KeyCount greater_than 1\x1b\[K\r\n"
+                     r"interrupted: stopping the current step, then cleaning up \(press Ctrl-C again to skip the "
+                     r"cleanup\)\r\n  task fill ERROR", screen)
     assert "made by this run:" in screen and "Traceback" not in screen
 
 
@@ -123,7 +124,7 @@ def test_no_color_turns_colour_off_on_a_terminal_but_not_the_live_line(
     code, screen = labrunner_on_a_terminal(arguments(lab, emulator, 1802), tmp_path, NO_COLOR="1")
     assert code == 1, screen
     assert not ANSI_COLOUR.search(screen)
-    assert "\r  ? two-objects: waiting for KeyCount greater_than 1" in screen
+    assert "\r  ? two-objects: 0s elapsed, 1s left, attempt 1: KeyCount is 1; waiting for KeyCount" in screen
 
 
 def test_through_a_pipe_a_wait_is_one_line_and_nothing_is_rewritten_or_coloured(

@@ -18,9 +18,12 @@ from testkit import FakeTime, lab_from
 from runner.emulator import Emulator
 from runner.engine.console import STILL_WAITING_EVERY, Console, duration
 from runner.engine.loop import Runner, RunOptions
+from runner.engine.observer import Wait
 from runner.engine.record import ErrorInfo, RunRecord, StepRecord
+from runner.engine.retrying import Waiting
 from runner.engine.targets import Target
 from runner.engine.terminal import LiveLine, Style
+from runner.model import Location, Step
 
 WAITS = """\
 lab: waits
@@ -111,8 +114,8 @@ def test_on_a_terminal_a_wait_is_one_line_rewritten_in_place(tmp_path: Path, emu
     shown = wait.split("\r")[1:]
     assert len(shown) > 250  # told every second of the pauses, and after each attempt
     assert all(len(piece.removesuffix("\x1b[K")) < WIDTH for piece in shown)
-    assert shown[0] == ("  ? never: waiting for KeyCount greater_than 0, 0s elapsed, 5m00s left, attempt 1: KeyCount "
-                        "is 0\x1b[K")
+    assert shown[0] == ("  ? never: 0s elapsed, 5m00s left, attempt 1: KeyCount is 0; waiting for KeyCount "
+                        "greater_than 0\x1b[K")
     elapsed = [seconds(m) for m in map(ELAPSED.search, shown) if m]
     assert elapsed == sorted(elapsed) and elapsed[-1] >= 290
     assert "attempt 15: KeyCount is 0" in wait
@@ -232,5 +235,17 @@ def test_a_wait_for_log_files_says_how_many_it_read_and_how_many_events_it_found
     fake = FakeTime()
     Runner(lab, Target.for_emulator(emulator, "us-east-1"), RunOptions(seed=183), clock=fake.clock,
            sleep=fake.sleep, observer=Console(out, live=LiveLine(lambda: 160))).run()
-    assert ("\r  ? logged: waiting for count greater_than 0, 0s elapsed, 1m00s left, attempt 1: 0 log files read, "
-            "0 events found\x1b[K") in out.getvalue()
+    assert ("\r  ? logged: 0s elapsed, 1m00s left, attempt 1: 0 log files read, 0 events found; waiting for count "
+            "greater_than 0\x1b[K") in out.getvalue()
+
+
+def test_on_80_columns_a_wait_cuts_what_it_waits_for_before_the_clock_and_what_it_saw() -> None:
+    out = io.StringIO()
+    console = Console(out, live=LiveLine(lambda: 80))
+    step = Step(key="log-names-key-and-image", section="checks", task_id="t", action="cloudtrail.find_events",
+                params={}, location=Location("lab.yaml", 1, 1), id="log-names-key-and-image")
+    console.step_started(step, {})
+    console.step_waiting(step, Wait("count greater_than 0", "3 log files read, 0 events found",
+                                    Waiting(attempt=4, elapsed=42, next_in=18, left=858)))
+    shown = out.getvalue().split("\r")[-1].removesuffix("\x1b[K")
+    assert shown == "  ? log-names-key-and-image: 42s elapsed, 14m18s left, attempt 4: 3 log file..."
