@@ -4,7 +4,7 @@ A lab says what it makes only through the cleanups that remove it, so each regis
 ledger's entries, `record.LedgerEntry`: an action and its rendered params) names one resource:
 - the service is the action's (`aws.s3.delete_bucket`, `s3.empty_bucket`: S3);
 - the kind and name come from the params that identify something (`Bucket`, `Key`, and those ending in
-  Name, Id or Arn: `KeyId`, `AliasName`, `key_id`), the one whose own kind the operation names
+  Name, Id, Arn or Url: `KeyId`, `AliasName`, `key_id`, SQS's `QueueUrl`), the one whose own kind the operation names
   (`delete_alias` takes `AliasName`), else the operation's noun and every such value (`delete_trail`
   `Name`: trail myCustomTrail; `delete_object` `Bucket`, `Key`: object my-bucket/hello.txt);
 - a cleanup that deletes (`delete_*`, `schedule_*_deletion`, `terminate_*`, `deregister_*`, or one
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
-_ID_ENDINGS = ("name", "id", "arn")
+_ID_ENDINGS = ("name", "id", "arn", "url")  # SQS names a queue by its URL
 _ID_WORDS = ("bucket", "key")  # S3 names a bucket and an object's key with no suffix
 _REMOVING = frozenset({"delete", "terminate", "deregister", "destroy", "release"})
 

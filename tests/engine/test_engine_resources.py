@@ -39,6 +39,8 @@ def test_every_cleanup_a_lab_registers_names_what_it_acts_on(path: Path) -> None
     ("s3.empty_bucket", {"bucket": "b", "delete_bucket": True}, "bucket", "b", True, "empty bucket b"),
     # Else the operation's noun, and every identifying value.
     ("aws.cloudtrail.delete_trail", {"Name": "t"}, "trail", "t", True, "delete trail t"),
+    ("aws.sqs.delete_queue", {"QueueUrl": "http://q/1/orders"}, "queue", "http://q/1/orders", True,
+     "delete queue http://q/1/orders"),
     ("aws.s3.delete_object", {"Bucket": "b", "Key": "k.txt"}, "object", "b/k.txt", True, "delete object b/k.txt"),
     # A change undone belongs to the first thing its params name.
     ("aws.s3.put_public_access_block", {"Bucket": "b", "PublicAccessBlockConfiguration": {}}, "bucket", "b",
