@@ -46,6 +46,7 @@ class Route:
     console_bucket_policy: bool = True  # with aws:SourceArn, as the console writes it; else hand-written
     deletion_days: int = 7
     disable_first: bool = True
+    delete_alias: bool = False  # the instructions do not ask; AWS deletes it with the key anyway
 
 
 #: Typical mistakes, each with the task it must cost.
@@ -238,6 +239,8 @@ class Student:
             self.call("kms", "DisableKey", KeyId=self.key_id)
         if self.mistake != "disable-instead":
             self.call("kms", "ScheduleKeyDeletion", KeyId=self.key_id, PendingWindowInDays=self.route.deletion_days)
+        if self.route.delete_alias:
+            self.call("kms", "DeleteAlias", AliasName="alias/myFirstKey")
 
     def clean_up(self) -> None:
         self.call("cloudtrail", "DeleteTrail", Name=self.trail)

@@ -73,8 +73,8 @@ ROUTES: dict[str, tuple[Route, Tool]] = {
     "own-image-by-alias-acl-advanced-selectors": (Route(
         image="my-tower.png", image_body=b"\x89PNG\r\n\x1a\n own picture", sse="alias", public="acl",
         selectors="advanced"), "cli"),
-    "bucket-default-encryption-30-days-no-disable": (Route(
-        sse="bucket-default", deletion_days=30, disable_first=False, block_again=False), "boto3"),
+    "bucket-default-encryption-30-days-no-disable-alias-deleted": (Route(
+        sse="bucket-default", deletion_days=30, disable_first=False, block_again=False, delete_alias=True), "boto3"),
     "key-arn-single-region-no-validation-hand-written-policy": (Route(
         sse="arn", multi_region=False, validation=False, console_bucket_policy=False, deletion_days=12), "cli"),
     "acl-left-public": (Route(public="acl", block_again=False, image="photos/eiffel.jpg"), "boto3"),
