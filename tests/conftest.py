@@ -19,10 +19,16 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from hypothesis import HealthCheck, settings
 from testkit import FakeTime, StubTarget
 
 from runner.emulator import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY, Emulator
 from runner.emulator.server import DEFAULT_REGION
+
+# No test may depend on wall-clock speed (CI shares two cores; benchmarks measure speed): hypothesis's
+# per-example deadline and its too-slow health check are both timings, so neither applies anywhere.
+settings.register_profile("labrunner", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("labrunner")
 
 #: No test outlasts it: log files appear only when a test asks for them.
 NEVER = 3600.0
