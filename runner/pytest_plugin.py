@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from runner.regions import DEFAULT_REGION  # leaves: importing them costs a session nothing
+from runner import workflow_commands  # leaves: importing them costs a session nothing
+from runner.regions import DEFAULT_REGION
 from runner.safe_text import escape_controls
 
 if TYPE_CHECKING:
@@ -342,8 +343,6 @@ class TaskItem(pytest.Item):
 
     def _annotate(self, record: TaskRecord, redactor: Redactor) -> None:
         """On GitHub Actions: each failed step an annotation on its YAML line, carried by the report."""
-        from runner import workflow_commands
-
         if not workflow_commands.enabled():
             return
         from runner.engine.github import step_annotation
@@ -387,7 +386,7 @@ def format_task(record: TaskRecord, steps: dict[str, Step], source: Path, redact
         if step.failed:
             lines.append("")
             lines.append(format_step(step, steps.get(step.key), source, redactor))
-    return escape_controls(redactor.text("\n".join(lines)))
+    return workflow_commands.inert(escape_controls(redactor.text("\n".join(lines))))
 
 
 def format_step(record: StepRecord, step: Step | None, source: Path, redactor: Redactor) -> str:
@@ -421,7 +420,7 @@ def format_step(record: StepRecord, step: Step | None, source: Path, redactor: R
         lines.append(f"hint: {record.hint}")
     if record.attempts > 1:
         lines.append(f"after {record.attempts} attempts, {record.waited_s:g}s waiting")
-    return escape_controls(redactor.text("\n".join(lines)))
+    return workflow_commands.inert(escape_controls(redactor.text("\n".join(lines))))
 
 
 def _line_of(location: str) -> int | None:

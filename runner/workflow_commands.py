@@ -8,12 +8,15 @@ for GitHub Actions" in GitHub's documentation; actions/toolkit's core/src/comman
 implementation). A property escapes `%`, CR, LF, `:` and `,` as %25, %0D, %0A, %3A and %2C; the
 message escapes `%`, CR and LF. Unescaped, a newline in a student's tag would end the command and let
 the rest be read as a command of its own. Text passes through `safe_text.escape_controls` first.
+The runner reads commands in every line a step prints, not only ours: `inert` keeps what an account
+holds, printed on the terminal, from being one.
 GitHub keeps 1 MiB of summary per step: a longer one is cut, and says so.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +29,28 @@ SUMMARY_LIMIT = 1024 * 1024
 def enabled(env: Mapping[str, str] | None = None) -> bool:
     """Whether this runs as a step of a GitHub Actions job."""
     return (os.environ if env is None else env).get("GITHUB_ACTIONS") == "true"
+
+
+#: Characters a culture-aware comparison skips (soft hyphen, zero-width space and joiners, word joiner,
+#: invisible operators): the runner compares with one, so `#\u00ad#[` may read as `##[` to it.
+_IGNORED = "\u00ad\u200b-\u200d\u2060-\u2064"
+#: What the runner reads as a command in a line of a step's output (actions/runner's ActionCommand):
+#: `::` at the line's start once whitespace is trimmed (TryParseV2), and the older `##[` anywhere in it
+#: (TryParse, which it still tries; `##[error]`, `##[stop-commands]` and `##[add-mask]` among its commands).
+_LINE_COMMAND = re.compile(rf"^((?:[^\S\n]|[{_IGNORED}])*):(?=[{_IGNORED}]*:)", re.MULTILINE)
+_OLD_COMMAND = re.compile(rf"#(?=[{_IGNORED}]*#[{_IGNORED}]*\[)")
+
+
+def inert(text: str, env: Mapping[str, str] | None = None) -> str:
+    """`text` (controls already escaped) as a GitHub Actions step may print it: its runner reads no
+    command in it. On GitHub Actions, the first character of a `::` that starts a line, and of every
+    `##[`, is written as an escape (`\\x3a`, `\\x23`), as `safe_text` writes one; elsewhere `text` is
+    unchanged. A key named `x\\n::error::...` then cannot annotate a course's CI, nor `##[stop-commands]`
+    silence the annotations that follow it.
+    """
+    if not enabled(env):
+        return text
+    return _LINE_COMMAND.sub(r"\1\\x3a", _OLD_COMMAND.sub(r"\\x23", text))
 
 
 def _data(text: str) -> str:

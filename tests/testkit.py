@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import signal
 import struct
@@ -164,3 +165,13 @@ def labrunner_on_a_terminal(args: list[str], cwd: Path, columns: int = 100, inte
             process.kill()
         os.close(leader)
     return code, b"".join(chunks).decode("utf-8")
+#: What a culture-aware comparison skips (soft hyphen, zero-width characters, word joiner, invisible operators).
+_IGNORABLE = re.compile("[\u00ad\u200b-\u200d\u2060-\u2064]")
+
+
+def github_reads_a_command(line: str) -> bool:
+    """Whether GitHub's runner reads `line` of a step's output as a workflow command (actions/runner's
+    ActionCommand: `::` at the start once whitespace is trimmed, or `##[` anywhere), comparing as a
+    culture-aware comparison does, blind to characters it ignores. For tests of what a student can print."""
+    seen = _IGNORABLE.sub("", line)
+    return seen.lstrip().startswith("::") or "##[" in seen

@@ -171,7 +171,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
                                        {"observer": console, "redactor": redactor}, on_target=watcher(console))
             result = room.grade_student(Student(role_account(template), role_account(template)))
             if result.error:
-                out.write(f"ERROR {escape_controls(result.error, multiline=False)}\n")
+                out.write(f"ERROR {_shown(result.error)}\n")
             record = result.record
         else:
             record = grade(lab, target, options(tasks, overrides, since), observer=console, redactor=redactor)
@@ -185,6 +185,12 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"gradescope: {gradescope.write(args.gradescope, record, redactor)}\n")
     github.publish(record, redactor, out)  # on GitHub Actions: annotations and the job summary
     return EXIT_OK if record.status == "passed" else EXIT_FAILED
+
+
+def _shown(text: str) -> str:
+    """Text an account may have written (an error can quote what it holds), on one line of the terminal:
+    controls escaped, and nothing GitHub Actions would read as a command."""
+    return workflow_commands.inert(escape_controls(text, multiline=False))
 
 
 def _stamp(record: RunRecord) -> str:
@@ -215,7 +221,7 @@ def _grade_class(args: argparse.Namespace, out: TextIO, lab: Lab, target: Target
         console.line(f"  graded {result.student.name} ({result.student.account}): ", what, error)
 
     results = room.grade_all(students, args.parallel, on_done=done)
-    out.write("\n" + classroom.summary_table(lab, results, opts.tasks))
+    out.write("\n" + workflow_commands.inert(classroom.summary_table(lab, results, opts.tasks)))
     if args.record and files["--record"]:
         out.write(f"record: {write_record(args.record, results[0].record)}\n")
     else:

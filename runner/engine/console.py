@@ -15,7 +15,8 @@ them, and the params and result of a step that made none):
 - at the end, the result, and what the run made with what became of each (`resources.made`), with
   its page in the AWS console when the target is AWS.
 All text goes through the run's `Redactor`, then `safe_text.escape_controls` (what an account holds,
-such as a tag or an error message, must not move the cursor or recolour the terminal); colour
+such as a tag or an error message, must not move the cursor or recolour the terminal) and
+`workflow_commands.inert` (nor be read as a command by GitHub Actions); colour
 (`terminal.Style`) is added last, to the words that carry a status.
 """
 
@@ -35,6 +36,7 @@ from runner.engine.resources import cleanup_phrase, made
 from runner.engine.terminal import LiveLine, Style
 from runner.model import Step, Task
 from runner.safe_text import escape_controls
+from runner.workflow_commands import inert
 
 Level = Literal["quiet", "normal", "verbose"]
 LEVELS: tuple[Level, ...] = ("quiet", "normal", "verbose")
@@ -88,7 +90,7 @@ class Console:
     # ---- writing
 
     def _safe(self, text: str, *, one_line: bool = False) -> str:
-        return escape_controls(self.redact.text(text), multiline=not one_line)
+        return inert(escape_controls(self.redact.text(text), multiline=not one_line))
 
     def _render(self, parts: tuple[Part, ...]) -> str:
         if not self.style.colour:  # the common case, made safe in one piece: it runs twice a step

@@ -29,7 +29,7 @@ from runner.engine.targets import CallLimits, Target, new_session
 from runner.grading.accounts import Student
 from runner.grading.grader import grade
 from runner.model import Lab
-from runner.safe_text import csv_cell
+from runner.safe_text import csv_cell, escape_controls
 
 SESSION_NAME = "labrunner-grade"
 #: One call of a student's grade: an endpoint that never answers costs it 5 x (5 s + 20 s) and the
@@ -191,8 +191,9 @@ def summary_csv(lab: Lab, results: Sequence[StudentResult], tasks: tuple[str, ..
 
 
 def summary_table(lab: Lab, results: Sequence[StudentResult], tasks: tuple[str, ...] = ()) -> str:
-    """The summary as aligned plain text; an account that could not be graded shows why instead of scores."""
-    rows = summary_rows(lab, results, tasks)
+    """The summary as aligned plain text; an account that could not be graded shows why instead of scores.
+    Each cell is one line without controls (an error can quote an account)."""
+    rows = [[escape_controls(cell, multiline=False) for cell in row] for row in summary_rows(lab, results, tasks)]
     header, body = rows[0], rows[1:]
     shown = [[*row[:2], *row[3:-2], f"{row[-3]}/{row[-2]}"] for row in [header, *body]]
     shown[0][-1] = "total"

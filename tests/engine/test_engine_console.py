@@ -7,13 +7,14 @@ the run made; colour only when asked; quiet and verbose; account text made harml
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from pathlib import Path
 
 import pytest
 from engine_helpers import make_record
-from testkit import FakeTime, lab_from
+from testkit import FakeTime, github_reads_a_command, lab_from
 
 from runner.emulator import Emulator
 from runner.engine.console import STILL_WAITING_EVERY, Console, duration
@@ -249,3 +250,14 @@ def test_on_80_columns_a_wait_cuts_what_it_waits_for_before_the_clock_and_what_i
                                     Waiting(attempt=4, elapsed=42, next_in=18, left=858)))
     shown = out.getvalue().split("\r")[-1].removesuffix("\x1b[K")
     assert shown == "  ? log-names-key-and-image: 42s elapsed, 14m18s left, attempt 4: 3 log file..."
+
+
+def test_on_github_actions_an_error_an_account_wrote_is_no_workflow_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    step = make_record().tasks[0].steps[1]
+    assert step.error is not None
+    said = "The key notes\n::error title=owned::pwned\n##[stop-commands]x does not exist"
+    out = io.StringIO()
+    Console(out).step_finished(dataclasses.replace(step, error=dataclasses.replace(step.error, message=said)))
+    assert "\\x3a:error title=owned::pwned" in out.getvalue() and "\\x23#[stop-commands]x" in out.getvalue()
+    assert not any(github_reads_a_command(line) for line in out.getvalue().splitlines())

@@ -7,10 +7,14 @@ import dataclasses
 from pathlib import Path
 
 from engine_helpers import SECRET, make_record, redactor_for
+from hypothesis import given
+from hypothesis import strategies as st
+from testkit import github_reads_a_command
 
 from runner.engine import github
 from runner.engine.record_json import to_json
-from runner.workflow_commands import Annotation, append_summary
+from runner.safe_text import escape_controls
+from runner.workflow_commands import Annotation, append_summary, inert
 
 
 def test_properties_and_messages_are_escaped_as_workflow_commands_require() -> None:
@@ -18,6 +22,26 @@ def test_properties_and_messages_are_escaped_as_workflow_commands_require() -> N
     assert command == ("::error file=labs/a%2Cb%3Ac.yaml,line=14,col=9,title=step 'x' failed%3A 100%25"
                        "::line one%0Aline two 50%25\\x0d\\x1b[2J")
     assert "\n" not in command and "\r" not in command  # one line: nothing after it can be read as a command
+
+
+ON_GITHUB = {"GITHUB_ACTIONS": "true"}
+
+
+def test_text_an_account_wrote_is_no_workflow_command_on_github() -> None:
+    key = "notes\n::error title=owned::a student's annotation\n  ::add-mask::x\n##[stop-commands]t #\u00ad#[error]"
+    shown = inert(escape_controls(key), ON_GITHUB)
+    assert shown == ("notes\n\\x3a:error title=owned::a student's annotation\n  \\x3a:add-mask::x\n"
+                     "\\x23#[stop-commands]t \\x23\u00ad#[error]")
+    assert not any(github_reads_a_command(line) for line in shown.splitlines())
+    assert inert(escape_controls(key), {}) == escape_controls(key)  # elsewhere, the text as it is
+    assert inert("a: b::c # [d] ## e", ON_GITHUB) == "a: b::c # [d] ## e"
+
+
+@given(st.lists(st.sampled_from([":", "#", "[", " ", "\n", "\u00ad", "\u200b", "\u3000", "x", "\\"]), max_size=24)
+       .map("".join) | st.text())
+def test_no_text_is_a_workflow_command_once_inert(text: str) -> None:
+    shown = inert(escape_controls(text), ON_GITHUB)
+    assert not any(github_reads_a_command(line) for line in shown.split("\n"))
 
 
 def test_a_failed_step_is_an_error_on_its_yaml_line() -> None:

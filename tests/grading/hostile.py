@@ -26,6 +26,10 @@ GiB = 1024 * MiB
 #: Control sequences a terminal would act on: clear the screen, set the window title, ring the bell, turn
 #: text red, and a right-to-left override that makes "gpj.exe" read as "exe.jpg".
 CONTROL = "\x1b[2J\x1b]0;owned\x07\x1b[31m\u202egpj.exe\x9b1m"
+#: What GitHub's runner reads as a workflow command anywhere in a line of a step's output (its older form):
+#: `##[stop-commands]` would silence every annotation after it. (A line of its own that starts with `::`
+#: needs a newline, which a key may hold on AWS but not on the emulator: tests/engine holds that one.)
+WORKFLOW = "##[stop-commands]owned"
 #: What a tag can hold of that: AWS allows letters, digits, separators (Unicode's Z, which has the line
 #: and paragraph separators some viewers break lines on) and `_.:/=+-@` in tag keys and values.
 TAG_CONTROL = "\u2028\u2029"

@@ -4,7 +4,8 @@ control sequences in keys and tags, and a grade that outlasts its time limit.
 Each hostile account is graded beside ordinary ones, in one class: the hostile account's checks fail
 with a message that says what was not read and why, and the ordinary students are graded as if it were
 not there. Whatever a student wrote reaches the terminal, JUnit, Gradescope, the CSV and the HTML report
-escaped (`\\x1b`), never as the control characters themselves.
+escaped (`\\x1b`), never as the control characters themselves, and on GitHub Actions never as a
+workflow command.
 """
 
 from __future__ import annotations
@@ -22,9 +23,21 @@ from typing import Any
 
 import pytest
 from grading_helpers import GRADER_ROLE, KMS_LAB, REGION, assume, grade, make_grader, session_clients, tasks_of
-from hostile import CONTROL, LARGE_OBJECTS, TAG_CONTROL, GiB, claim_size, flood, gzip_bomb, log_name, put_directly
+from hostile import (
+    CONTROL,
+    LARGE_OBJECTS,
+    TAG_CONTROL,
+    WORKFLOW,
+    GiB,
+    claim_size,
+    flood,
+    gzip_bomb,
+    log_name,
+    put_directly,
+)
 from students import KMS_TASKS
 from students import Student as Scripted
+from testkit import github_reads_a_command
 
 from runner.commands.main import main
 from runner.emulator import Emulator
@@ -148,7 +161,7 @@ def do_reads_lab(emulator: Emulator, account: str, *, hostile: bool) -> None:
               "s3.amazonaws.com", "eventName": "PutObject", "eventID": f"put-{account}"}
     logs = {log_name(account, REGION, now): gzip.compress(json.dumps({"Records": [record]}).encode())}
     if hostile:
-        logs[log_name(account, REGION, now, label=CONTROL)] = gzip_bomb(GiB)
+        logs[log_name(account, REGION, now, label=CONTROL + WORKFLOW)] = gzip_bomb(GiB)
     put_directly(emulator, bucket, logs)
 
 
@@ -191,6 +204,10 @@ def test_control_sequences_a_student_wrote_reach_every_output_escaped(
                                   "--junit", str(tmp_path / "one.xml"), "--gradescope", str(tmp_path / "one.json")],
                                   tmp_path, "one")
     assert code == 1 and "::error " in output
+    # The runner reads commands in every line of the output: the only ones there are labrunner's annotations.
+    commands = [line for line in output.splitlines() if github_reads_a_command(line)]
+    assert commands and all(line.startswith("::error file=") for line in commands), commands
+    assert "\\x23#[stop-commands]owned" in output
     page = tmp_path / "report.html"
     with (tmp_path / "report.txt").open("w") as stream:
         assert main(["report", str(record), *map(str, folder.glob("*.json")), "--html", str(page)], out=stream) == 0

@@ -283,6 +283,14 @@ def test_the_class_summary_is_students_by_tasks() -> None:
     assert "Al" in table and "25/45" in table
 
 
+def test_the_class_table_shows_an_error_that_quotes_an_account_on_one_line_escaped() -> None:
+    lab = load_lab(KMS_LAB)
+    error = "NoSuchKey: notes\x1b[2J\n::error::owned"
+    results = [classroom.StudentResult(Student("111111111111", "Al"), graded_record(), error)]
+    table = classroom.summary_table(lab, results, ("create-key",))
+    assert table.splitlines()[1].endswith("ERROR NoSuchKey: notes\\x1b[2J\\x0a::error::owned")
+
+
 def test_the_policy_simulator_is_read_only_for_checks_and_for_the_guard() -> None:
     from runner.aws_models import is_read_only, lookup
 
