@@ -210,7 +210,7 @@ def _policy_users(record: dict[str, Any]) -> list[str]:
     text = (record.get("requestParameters") or {}).get("policy")
     try:
         policy = json.loads(text) if isinstance(text, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python's parser takes
         policy = None
     return _principals(_statements_listed(policy), _is_use) if isinstance(policy, dict) else []
 

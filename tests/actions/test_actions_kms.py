@@ -143,3 +143,8 @@ def test_key_user_history_of_a_key_only_ever_narrowed_is_empty(emulator: Emulato
     found = kms.key_user_history(recent(account), {"key_id": key["Arn"]})
     assert found["AddedBack"] == [] and [v["Users"] for v in found["Versions"]] == [[]]
     assert found["Users"] == []
+
+
+def test_a_policy_a_record_holds_that_cannot_be_read_names_no_users() -> None:
+    deep = "[" * 100_000 + "]" * 100_000  # past Python's parser: a forged record must not crash the check
+    assert [kms._policy_users({"requestParameters": {"policy": text}}) for text in (deep, "{", 7)] == [[], [], []]
