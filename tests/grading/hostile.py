@@ -56,7 +56,7 @@ def put_directly(emu: Emulator, bucket: str, objects: dict[str, bytes]) -> None:
     """Put objects into a bucket through the emulator's store: tens of thousands in a second."""
     from moto.s3.models import s3_backends
 
-    with emu.recorder.lock:  # moto's stores are not thread-safe: the emulator serializes on this lock
+    with emu.locks.whole():  # moto's stores are not thread-safe: no request runs meanwhile (emulator/locks.py)
         partition, account = s3_backends.bucket_accounts[bucket]
         backend = s3_backends[account][partition]
         for key, body in objects.items():
