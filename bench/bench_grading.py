@@ -23,6 +23,9 @@ from typing import Any
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "grading")]  # the grading tests' roles
+from grading_helpers import ADMINISTRATOR, make_grader, make_role  # noqa: E402
+
 LAB = ROOT / "tests" / "grading" / "data" / "class-lab.yaml"
 REGION = "us-west-2"
 STUDENTS = 200
@@ -50,6 +53,15 @@ def _as(endpoint: str, index: int, role: str) -> tuple[Any, Any, str]:
     session = _session(endpoint, _assume(endpoint, account, role))
     s3 = session.client("s3", endpoint_url=endpoint, config=Config(s3={"addressing_style": "path"}))
     return s3, session.client("kms", endpoint_url=endpoint), f"class-{account}"
+
+
+def _roles(emu: Any, index: int) -> None:
+    """Student `index`'s account as the class tests make it: a Student role that may do anything, and a
+    Grader role holding exactly the lab's printed policy, both trusting the instructor's account (the
+    emulator enforces IAM, so neither can be assumed before it exists)."""
+    account = str(FIRST_ACCOUNT + index)
+    make_role(emu, account, "Student", managed=ADMINISTRATOR)
+    make_grader(emu, account, LAB)
 
 
 def _set_up(endpoint: str, index: int) -> None:
@@ -107,6 +119,7 @@ def measure(repeats: int = 3) -> dict[str, Any]:
     raw_times: list[float] = []
     with Emulator(log_delay=3600, region=REGION) as emu, tempfile.TemporaryDirectory() as tmp:
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            list(pool.map(lambda i: _roles(emu, i), range(STUDENTS)))
             list(pool.map(lambda i: _set_up(emu.endpoint, i), range(STUDENTS)))
         _grade(emu.endpoint, Path(tmp))  # warm the emulator's caches as much as the grader's
         peak = 0.0
