@@ -29,14 +29,13 @@ from typing import Any
 from runner.regions import DEFAULT_REGION
 
 from . import events
+from .connections import WSGIApp, run_app
 from .locks import Locks, accounts_named, whole_emulator
 from .model import Behaviour, Call, Context, Reply, Rule, error_reply
 from .parse import parse_call
 from .trail import Recorder
 
 log = logging.getLogger(__name__)
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def _apply_headers(environ: dict[str, Any], before: Mapping[str, str], after: Mapping[str, str]) -> None:
@@ -131,21 +130,8 @@ class EmulatorMiddleware:
 
     def _forward(self, environ: dict[str, Any], body: bytes) -> Reply:
         environ["wsgi.input"] = io.BytesIO(body)
-        captured: dict[str, Any] = {}
-        written: list[bytes] = []
-
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            captured["status"], captured["headers"] = status, headers
-            return written.append
-
-        result = self.app(environ, start_response)
-        try:
-            chunks = b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        return Reply(int(captured["status"].split()[0]), tuple(captured["headers"]), b"".join(written) + chunks)
+        status, headers, reply_body = run_app(self.app, environ)
+        return Reply(int(status.split()[0]), tuple(headers), reply_body)
 
     @staticmethod
     def _read_body(environ: dict[str, Any]) -> bytes:

@@ -1,5 +1,6 @@
-"""The emulator process: moto's WSGI app behind `EmulatorMiddleware`, served on a loopback port,
-with a background thread that delivers CloudTrail log files (`trail.py`) once they are due.
+"""The emulator process: moto's WSGI app behind `EmulatorMiddleware`, served on a loopback port over
+persistent connections (`connections.py`), with a background thread that delivers CloudTrail log files
+(`trail.py`) once they are due.
 
 `Emulator` is what the runner and the tests start; `serve_forever` is `labrunner emulator`. Both take a
 `FaultPlan` (`fault_plan.py`), whose throttling, server errors and latency `faults.py` injects ahead
@@ -20,6 +21,7 @@ from typing import Any, Self, TextIO
 from runner.regions import DEFAULT_REGION
 
 from . import authorization, cloudtrail, dynamodb, hint, iam, kms, s3, sns, sqs, sts
+from .connections import Connections, handler_for
 from .fault_plan import FaultPlan
 from .faults import FaultInjector, Sleep
 from .identity import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY
@@ -38,18 +40,6 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
     authorization.BEHAVIOUR, kms.BEHAVIOUR, s3.BEHAVIOUR, cloudtrail.BEHAVIOUR, sts.BEHAVIOUR, iam.BEHAVIOUR,
     sqs.BEHAVIOUR, sns.BEHAVIOUR, dynamodb.BEHAVIOUR,
 )
-
-
-def _quiet_handler() -> type[Any]:
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-
-    class QuietHandler(MotoRequestHandler):
-        """moto's request handler without a log line per request."""
-
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            pass
-
-    return QuietHandler
 
 
 class Emulator:
@@ -78,6 +68,7 @@ class Emulator:
         self.locks = Locks()
         self.recorder = Recorder(log_delay, self.locks, clock=clock)
         self._server: Any = None
+        self._connections = Connections()
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
 
@@ -90,8 +81,10 @@ class Emulator:
         app = EmulatorMiddleware(
             DomainDispatcherApplication(create_backend_app), chain, self.recorder, self.region, self.locks
         )
+        self._connections = Connections()
+        handler = handler_for(self._connections)
         try:
-            self._server = make_server(self.host, self.port, app, threaded=True, request_handler=_quiet_handler())
+            self._server = make_server(self.host, self.port, app, threaded=True, request_handler=handler)
         except SystemExit:
             # werkzeug exits the process when the port is taken; a caller should get an error instead.
             raise OSError(errno.EADDRINUSE, "address already in use") from None
@@ -146,6 +139,7 @@ class Emulator:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._connections.close()  # kept-alive clients: their next request finds the connection closed
             self._server = None
         for thread in self._threads:
             thread.join(timeout=10)
