@@ -1,6 +1,6 @@
-"""The emulator process: moto's WSGI app behind `EmulatorMiddleware`, served on a loopback port over
-persistent connections (`connections.py`), with a background thread that delivers CloudTrail log files
-(`trail.py`) once they are due.
+"""The emulator process: moto's WSGI app (`dispatch.py`) behind `EmulatorMiddleware`, served on a loopback
+port over persistent connections (`connections.py`), with a background thread that delivers CloudTrail
+log files (`trail.py`) once they are due.
 
 `Emulator` is what the runner and the tests start; `serve_forever` is `labrunner emulator`. Both take a
 `FaultPlan` (`fault_plan.py`), whose throttling, server errors and latency `faults.py` injects ahead
@@ -22,6 +22,7 @@ from runner.regions import DEFAULT_REGION
 
 from . import authorization, cloudtrail, dynamodb, hint, iam, kms, s3, sns, sqs, sts
 from .connections import Connections, handler_for
+from .dispatch import dispatcher
 from .fault_plan import FaultPlan
 from .faults import FaultInjector, Sleep
 from .identity import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY
@@ -73,13 +74,12 @@ class Emulator:
         self._stopping = threading.Event()
 
     def start(self) -> Self:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
         # Faults come first, so a faulted request reaches neither another behaviour nor moto.
         chain = (self.injector.behaviour, *self.behaviours) if self.injector is not None else self.behaviours
         app = EmulatorMiddleware(
-            DomainDispatcherApplication(create_backend_app), chain, self.recorder, self.region, self.locks
+            dispatcher(), chain, self.recorder, self.region, self.locks
         )
         self._connections = Connections()
         handler = handler_for(self._connections)
