@@ -30,7 +30,7 @@ REQUESTS_A_MIX = 10
 _SERVE = """
 import sys, time
 from runner.emulator import Emulator
-with Emulator(log_delay=3600.0, region=sys.argv[1]) as emu:
+with Emulator(log_delay=float(sys.argv[2]), region=sys.argv[1]) as emu:
     print(emu.endpoint, flush=True)
     for _ in sys.stdin:  # each line asks for the CPU time used so far; the end of stdin stops it
         print(time.process_time(), flush=True)
@@ -38,10 +38,11 @@ with Emulator(log_delay=3600.0, region=sys.argv[1]) as emu:
 
 
 @contextmanager
-def emulator_process() -> Iterator[tuple[str, Callable[[], float]]]:
-    """An emulator in a process of its own: its endpoint, and a function that reads the CPU time it has used."""
-    with subprocess.Popen([sys.executable, "-c", _SERVE, REGION], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          text=True, cwd=ROOT) as server:
+def emulator_process(region: str, log_delay: float) -> Iterator[tuple[str, Callable[[], float]]]:
+    """An emulator in a process of its own, as AWS is to a real run: its endpoint, and a function that reads
+    the CPU time the process has used."""
+    with subprocess.Popen([sys.executable, "-c", _SERVE, region, str(log_delay)], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True, cwd=ROOT) as server:
         assert server.stdout is not None and server.stdin is not None
         endpoint = server.stdout.readline().strip()
         if not endpoint.startswith("http"):
@@ -93,7 +94,8 @@ def measure(rounds: int = 7, mixes: int = MIXES) -> dict[str, Any]:
     emulator_ms: list[float] = []
     client_ms: list[float] = []
     requests = mixes * REQUESTS_A_MIX
-    with emulator_process() as (endpoint, emulator_cpu):
+    # No trail in the mix, and no delivery to wait for: the delivery thread stays asleep.
+    with emulator_process(REGION, log_delay=3600.0) as (endpoint, emulator_cpu):
         one = mix(endpoint)
         for i in range(mixes):  # warm: imports, models, moto's first answers
             one(i)

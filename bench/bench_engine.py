@@ -280,15 +280,6 @@ def _empty(s3: Any, bucket: str) -> None:
         pass
 
 
-_SERVE = """
-import sys
-from runner.emulator import Emulator
-with Emulator(log_delay=0.0, region=sys.argv[1]) as emu:
-    print(emu.endpoint, flush=True)
-    sys.stdin.read()  # serve until the benchmark closes our stdin
-"""
-
-
 @contextmanager
 def emulator(where: str) -> Iterator[str]:
     """An emulator with no CloudTrail delivery delay; yields its endpoint.
@@ -303,20 +294,10 @@ def emulator(where: str) -> Iterator[str]:
         with Emulator(log_delay=0.0, region=REGION) as emu:
             yield emu.endpoint
         return
-    import subprocess
-    import sys
+    from bench_emulator import emulator_process
 
-    with subprocess.Popen([sys.executable, "-c", _SERVE, REGION], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          text=True, cwd=ROOT) as server:
-        assert server.stdout is not None and server.stdin is not None
-        endpoint = server.stdout.readline().strip()
-        if not endpoint.startswith("http"):
-            raise RuntimeError("the emulator process did not start")
-        try:
-            yield endpoint
-        finally:
-            server.stdin.close()
-            server.wait(timeout=30)
+    with emulator_process(REGION, log_delay=0.0) as (endpoint, _):
+        yield endpoint
 
 
 def _timed(endpoint: str, run: Callable[[], None]) -> tuple[float, float]:
