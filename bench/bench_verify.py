@@ -3,9 +3,9 @@ of the same lab, each its own process on its own embedded emulator, interleaved,
 
 A run waits for CloudTrail to deliver its log files (two seconds on the embedded emulator) and works
 through one account; verify runs every case of the lab (an untouched account, the reference graded as it
-goes and after clean-up, each task left out, each alternative and mistake), `--parallel` at a time, in
-accounts of their own, on one emulator. Also measured: verify with one case at a time, which shows what
-running cases side by side (and the emulator's lock per account) gives.
+goes and after clean-up, each task left out, each alternative and mistake), in accounts of their own, by
+default one worker process per core, each with its own emulator. Also measured: verify with one case at
+a time in one process, which shows what the worker processes give.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from runner.verify.pools import default_parallel
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "labs" / "kms-basics.yaml"
@@ -61,7 +63,8 @@ def measure(repeats: int = REPEATS) -> dict[str, Any]:
         for _ in range(max(1, repeats // 2)):
             serial.append(_timed(["verify", str(LAB), "--parallel", "1"])[0])
     run_s, verify_s, serial_s = (statistics.median(x) for x in (runs, verifies, serial))
-    return {"run_s": run_s, "verify_s": verify_s, "serial_s": serial_s, "ratio": verify_s / run_s,
+    return {"workers": default_parallel("emulator"),
+            "run_s": run_s, "verify_s": verify_s, "serial_s": serial_s, "ratio": verify_s / run_s,
             "paired": sorted(v / r for v, r in zip(verifies, runs, strict=True)), "cases": cases,
             "disagreements": disagreements, "repeats": repeats, "serial_repeats": len(serial),
             "run_cpu_s": statistics.median(run_cpu), "verify_cpu_s": statistics.median(verify_cpu)}

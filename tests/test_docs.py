@@ -30,8 +30,8 @@ from runner.emulator import Emulator
 from runner.engine.targets import Target
 from runner.loader import load_text
 from runner.validate import load_lab, validate_text
-from runner.verify.accounts import Accounts
 from runner.verify.case_run import Settings
+from runner.verify.pools import Threads
 from runner.verify.verifier import verify
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,8 +114,8 @@ def test_the_guide_s_example_of_alternatives_and_mistakes_passes_verify(tmp_path
     (tmp_path / "files").mkdir()
     shutil.copy(ROOT / "tests" / "data" / "valid" / "files" / "hello.txt", tmp_path / "files" / "hello.txt")
     (tmp_path / "lab.yaml").write_text(block)
-    verdict = verify(load_lab(tmp_path / "lab.yaml"), Accounts(Target.for_emulator(emulator, "us-east-1")),
-                     Settings())
+    lab = load_lab(tmp_path / "lab.yaml")
+    verdict = verify(lab, Threads(Target.for_emulator(emulator, "us-east-1"), [(lab, "us-east-1")], Settings(), 4))
     assert verdict.passed, [f"{c.row}, {c.task.id}: {c.reason}" for c in verdict.disagreements]
     assert {case.kind for case in verdict.cases} == {"untouched", "reference", "leave-out", "alternative", "mistake"}
 

@@ -1,4 +1,4 @@
-"""The console a command that runs steps prints with (`run`, `grade`, `cleanup`), as its options ask.
+"""The console a command that runs steps prints with (`run`, `grade`, `cleanup`, `verify`), as its options ask.
 
 `--color` decides colour by `runner.engine.terminal.wants_colour`; a wait is one live line only where
 the output is a terminal; `--quiet` and `--verbose` set the console's level, and `--verbose` also has
@@ -21,14 +21,15 @@ from runner.engine.targets import Target
 from runner.engine.terminal import LiveLine, Style, columns, is_dumb, is_terminal, wants_colour
 
 
-def console_for(args: argparse.Namespace, out: TextIO, target: Target, redactor: Redactor,
+def console_for(args: argparse.Namespace, out: TextIO, target: Target | None, redactor: Redactor,
                 kind: Callable[..., Console] = Console, **extra: Any) -> Console:
-    """A console of `kind` (a `Console`, or one worded for a grade), with `extra` keyword arguments."""
+    """A console of `kind` (a `Console`, or one worded for a grade), with `extra` keyword arguments;
+    `target` None: the command's requests go through targets it makes later (verify's cases)."""
     live = LiveLine(lambda: columns(out), dumb=is_dumb()) if is_terminal(out) else None
     level = "quiet" if args.quiet else "verbose" if args.verbose else "normal"
     console = kind(out, redactor, style=Style(wants_colour(args.color, out)), live=live, level=level,
-                   links=target.on_aws, **extra)
-    if level == "verbose":
+                   links=target is not None and target.on_aws, **extra)
+    if level == "verbose" and target is not None:
         calls.watch(target, console)
     return console
 

@@ -108,7 +108,8 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--region", help="AWS region (default: the lab's, else us-east-1)")
     _add_var_option(verify)
     verify.add_argument("--seed", type=int, help="seed of the first case's random_digits/random_id (the others follow)")
-    verify.add_argument("--parallel", type=int, default=8, metavar="N", help="cases run at once (default 8)")
+    verify.add_argument("--parallel", type=int, metavar="N",
+                        help="cases run at once (default: one per CPU on the embedded emulator, 8 on an endpoint)")
     verify.add_argument("--junit", metavar="FILE", help="also write JUnit XML: one testcase per case x task")
     _add_output_options(verify)
 

@@ -18,16 +18,15 @@ from runner.commands.display import console_for
 from runner.commands.exits import EXIT_FAILED, EXIT_OK
 from runner.commands.options import check_output, check_vars, choose_region, parse_vars
 from runner.durations import format_duration
-from runner.engine import calls
 from runner.engine.console import Console
 from runner.engine.redaction import Redactor
-from runner.engine.targets import Target, open_target, parse_target
+from runner.engine.targets import parse_target
 from runner.errors import LabError, UsageError
 from runner.model import Lab
 from runner.verify import junit, matrix
-from runner.verify.accounts import Accounts
 from runner.verify.case_run import CaseRun, Settings
 from runner.verify.judge import judge
+from runner.verify.pools import Pool, open_pool
 from runner.verify.verifier import Verdict, verify
 
 
@@ -53,7 +52,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     if kind == "aws":
         raise UsageError("--target aws: verify makes a fresh account for every case; run it on the embedded "
                          "emulator (the default) or an AWS-compatible endpoint (--target URL)")
-    if args.parallel < 1:
+    if args.parallel is not None and args.parallel < 1:
         raise UsageError(f"--parallel: expected at least 1, got {args.parallel}")
     labs = load_labs(list(args.labs))
     for lab in labs:
@@ -61,20 +60,15 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     if args.junit:
         check_output(args.junit, "--junit")
     regions = [choose_region(args.region, lab.region) for lab in labs]
-    base = open_target(args.target, regions[0])
-    console = console_for(args, out, base, Redactor())
-
-    def watch(target: Target, account: str, redactor: Redactor) -> None:
-        calls.watch(target, calls.InAccount(console, account, redactor))
-
-    settings = Settings(overrides=overrides, seed=args.seed, watch=watch if console.level == "verbose" else None)
+    console = console_for(args, out, None, Redactor())
+    settings = Settings(overrides=overrides, seed=args.seed, watcher=console if console.level == "verbose" else None)
+    pool = open_pool(args.target, list(zip(labs, regions, strict=True)), settings, args.parallel)
     verdicts: list[Verdict] = []
     try:
-        for lab, region in zip(labs, regions, strict=True):
-            where = base if region == base.region else _in_region(base, region)
-            verdicts.append(_verify_lab(lab, where, settings, args.parallel, console))
+        for lab in labs:
+            verdicts.append(_verify_lab(lab, pool, console))
     finally:
-        base.close()
+        pool.close()
     passed = all(v.passed for v in verdicts)
     console.line(("result:", "heading"), " ", ("passed", "passed") if passed else ("FAILED", "failed"),
                  f": {matrix.summary(verdicts)}")
@@ -83,19 +77,12 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if passed else EXIT_FAILED
 
 
-def _in_region(base: Target, region: str) -> Target:
-    if base.emulator is not None:
-        return Target.for_emulator(base.emulator, region)
-    assert base.endpoint is not None
-    return Target.at_endpoint(base.endpoint, region)
-
-
-def _verify_lab(lab: Lab, base: Target, settings: Settings, parallel: int, console: Console) -> Verdict:
+def _verify_lab(lab: Lab, pool: Pool, console: Console) -> Verdict:
     quiet = console.level == "quiet"
     heading = (("labrunner verify", "heading"), f" {lab.name}: {lab.title}")
     if not quiet:
         console.line(*heading)
-        console.line(f"  {base.describe()}  |  every case in a fresh account, {parallel} at a time")
+        console.line(f"  {pool.describe()}")
     headed = not quiet  # quiet: the lab is named before its first case that disagrees
 
     def done(run: CaseRun) -> None:
@@ -113,10 +100,9 @@ def _verify_lab(lab: Lab, base: Target, settings: Settings, parallel: int, conso
         console.line(f"  case {run.case.title}{account}: ", (status, "failed" if wrong else "passed"),
                      f", {format_duration(run.seconds)}{error}")
 
-    verdict = verify(lab, Accounts(base), settings, parallel, on_case=done)
+    verdict = verify(lab, pool, on_case=done)
     if not quiet or not verdict.passed:
         if not headed:
             console.line(*heading)
         console.line("\n" + matrix.render(verdict))
     return verdict
-

@@ -15,7 +15,7 @@ outside this package imports moto.
 
 from .fault_plan import FaultPlan
 from .identity import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY
-from .server import DEFAULT_ACCOUNT, Emulator, serve_forever
+from .server import DEFAULT_ACCOUNT, Emulator, preload, serve_forever
 
 __all__ = [
     "DEFAULT_ACCOUNT",
@@ -23,5 +23,6 @@ __all__ = [
     "EMULATOR_SECRET_KEY",
     "Emulator",
     "FaultPlan",
+    "preload",
     "serve_forever",
 ]

@@ -154,6 +154,18 @@ class Emulator:
         self.stop()
 
 
+def preload() -> None:
+    """Import what serving each service with behaviours here takes (moto imports a service's modules on
+    its first request), so that processes forked from this one later start their emulators warm and
+    share those modules' memory (`runner.verify.pools`)."""
+    import importlib
+
+    from moto.moto_server import werkzeug_app  # noqa: F401 - what `Emulator.start` serves with
+
+    for service in sorted({b.service for b in BEHAVIOURS if b.service != "*"}):
+        importlib.import_module(f"moto.{service}.urls")
+
+
 def serve_forever(host: str, port: int, log_delay: float, out: TextIO, faults: FaultPlan | None = None) -> int:
     """`labrunner emulator`: serve until SIGINT or SIGTERM, after printing how to point clients here
     and which faults it injects (`--faults`).

@@ -50,9 +50,15 @@ class Accounts:
 
     def fresh(self) -> tuple[str, Target]:
         """A new account, and a target in it, checked to land there."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         account = new_account()
         target = self.target(account)
-        landed = target.identity().account
+        try:
+            landed = target.identity().account
+        except (BotoCoreError, ClientError) as exc:
+            raise UsageError(f"{self.base.endpoint}: cannot make an account there (STS GetCallerIdentity): "
+                             f"{exc}") from None
         if landed != account:
             raise UsageError(f"{self.base.endpoint} served account {landed} when asked for {account}: verify needs an "
                              "endpoint that makes accounts on demand (labrunner emulator, moto, LocalStack)")

@@ -6,23 +6,23 @@ same account (the grade mode, its guard and its shared reads, as `labrunner grad
 only the lab's vars and the `--var` overrides a real grade would have. After the steps the case's
 cleanups run (those its steps registered, then the lab's `cleanup`), and a case that asks for it is
 graded again. The grades' window starts a minute before the case did. A case's steps and grades
-share one `Redactor`, which `Settings.watch` is given with each of the case's targets (`--verbose`
-shows their requests, redacted as that case's records are). `cases.py` says what a case runs;
-`judge.py` reads what this returns.
+share one `Redactor`, which redacts the requests `Settings.watcher` hears of (`--verbose`), as that
+case's records are. `cases.py` says what a case runs; `judge.py` reads what this returns; `pools.py`
+runs cases side by side.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from runner.engine import calls
 from runner.engine.loop import Runner, RunOptions, TaskByTask
 from runner.engine.record import TaskRecord
 from runner.engine.redaction import Redactor
-from runner.engine.targets import Target
 from runner.grading import grader
 from runner.model import Lab, Task
 from runner.verify.accounts import Accounts, Timeline
@@ -47,11 +47,11 @@ class CaseRun:
 @dataclass(frozen=True)
 class Settings:
     """What every case of a verify shares: the `--var` overrides, the seed of the first case, and who
-    watches the requests of each case's targets (`watch(target, account, redactor)`)."""
+    watches the requests of each case's targets (`--verbose`: each marked with the case's account)."""
 
     overrides: Mapping[str, Any] = field(default_factory=dict)
     seed: int | None = None
-    watch: Callable[[Target, str, Redactor], None] | None = None
+    watcher: calls.Watcher | None = None
 
 
 def run_case(lab: Lab, case: Case, accounts: Accounts, settings: Settings, number: int = 0) -> CaseRun:
@@ -64,9 +64,9 @@ def run_case(lab: Lab, case: Case, accounts: Accounts, settings: Settings, numbe
 
     graded = accounts.target(account)  # read-only once graded; each grade starts from what is there now
     redactor = Redactor()
-    if settings.watch is not None:
+    if settings.watcher is not None:
         for watched in (target, graded):
-            settings.watch(watched, account, redactor)
+            calls.watch(watched, calls.InAccount(settings.watcher, account, redactor))
 
     def grade(tasks: tuple[Task, ...]) -> dict[str, TaskRecord]:
         accounts.settle()

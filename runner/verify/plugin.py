@@ -40,22 +40,21 @@ def verify_items(parent: pytest.Collector, lab: Lab) -> Iterator[VerifyItem]:
 def verdict(node: pytest.Collector, lab: Lab) -> Verdict:
     """The lab's verify, run once for all its items."""
     if _verdict_key not in node.stash:
-        from runner.engine.targets import open_target
         from runner.errors import UsageError
         from runner.regions import DEFAULT_REGION
-        from runner.verify.accounts import Accounts
         from runner.verify.case_run import Settings
+        from runner.verify.pools import open_pool
         from runner.verify.verifier import verify
 
         config = node.config
         region = str(config.getoption("labrunner_region") or lab.region or DEFAULT_REGION)
         try:
-            target = open_target(str(config.getoption("labrunner_target")), region)
-            settings = Settings(seed=config.getoption("labrunner_seed"))
+            pool = open_pool(str(config.getoption("labrunner_target")), [(lab, region)],
+                             Settings(seed=config.getoption("labrunner_seed")))
             try:
-                node.stash[_verdict_key] = verify(lab, Accounts(target), settings)
+                node.stash[_verdict_key] = verify(lab, pool)
             finally:
-                target.close()
+                pool.close()
         except (UsageError, OSError) as exc:
             raise Disagreement(f"--labrunner-target: {exc}") from None
     return node.stash[_verdict_key]

@@ -1,25 +1,22 @@
-"""Verify one lab: plan its cases, run them in parallel, each in its own account, and judge them.
+"""Verify one lab: plan its cases, run them side by side, each in its own account, and judge them.
 
-Cases are independent (each has an account of its own), so they run `parallel` at a time, the longest
-first; `on_case` hears of each as it ends. A case that cannot run at all fails alone. The endpoint is
-asked once, before any case, whether it makes accounts on demand (`Accounts.fresh`). `cases.py` plans,
-`case_run.py` runs, `judge.py` judges; `matrix.py` and `junit.py` report a `Verdict`.
+Cases are independent (each has an account of its own), so a `pools.Pool` runs them as many at a time
+as it has room for, the longest first; `on_case` hears of each as it ends. A case that cannot run at
+all fails alone. `cases.py` plans, `case_run.py` runs one case, `pools.py` runs them side by side,
+`judge.py` judges; `matrix.py` and `junit.py` report a `Verdict`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from runner.model import Lab
-from runner.verify.accounts import Accounts
-from runner.verify.case_run import CaseRun, Settings, run_case
+from runner.verify.case_run import CaseRun
 from runner.verify.cases import Case, plan
 from runner.verify.judge import Cell, disagreements, judge, skipped
-
-DEFAULT_PARALLEL = 8
+from runner.verify.pools import Pool
 
 
 @dataclass(frozen=True)
@@ -41,22 +38,17 @@ class Verdict:
         return not self.disagreements
 
 
-def verify(lab: Lab, accounts: Accounts, settings: Settings, parallel: int = DEFAULT_PARALLEL,
-           on_case: Callable[[CaseRun], None] | None = None) -> Verdict:
+def verify(lab: Lab, pool: Pool, on_case: Callable[[CaseRun], None] | None = None) -> Verdict:
     begin = time.monotonic()
     cases = plan(lab)
-    accounts.fresh()  # an endpoint that cannot make accounts fails here, before any case
     runnable = [(number, case) for number, case in enumerate(cases) if case.skip is None]
     # The longest first (they run the most tasks), so that the short ones fill in around them.
     runnable.sort(key=lambda item: -item[1].stop)
     runs: dict[str, CaseRun] = {}
-    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="verify") as pool:
-        futures = [pool.submit(run_case, lab, case, accounts, settings, number) for number, case in runnable]
-        for future in as_completed(futures):
-            run = future.result()
-            runs[run.case.name] = run
-            if on_case is not None:
-                on_case(run)
+    for run in pool.run(lab, runnable):
+        runs[run.case.name] = run
+        if on_case is not None:
+            on_case(run)
     cells: list[Cell] = []
     for case in cases:
         cells += judge(lab, runs[case.name]) if case.name in runs else skipped(lab, case)

@@ -18,8 +18,8 @@ import pytest
 from runner.emulator import Emulator
 from runner.engine.targets import Target
 from runner.validate import load_lab
-from runner.verify.accounts import Accounts
 from runner.verify.case_run import Settings
+from runner.verify.pools import Threads
 from runner.verify.verifier import verify
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +39,7 @@ def declared(path: Path) -> set[tuple[str, str, str]]:
 @pytest.mark.parametrize("path", LABS, ids=[p.stem for p in LABS])
 def test_verify_reports_exactly_what_is_wrong_with_the_grader(path: Path, emulator: Emulator) -> None:
     lab = load_lab(path)
-    verdict = verify(lab, Accounts(Target.for_emulator(emulator, "us-east-1")), Settings(), parallel=4)
+    verdict = verify(lab, Threads(Target.for_emulator(emulator, "us-east-1"), [(lab, "us-east-1")], Settings(), 4))
     reported = {(cell.row, cell.task.id, cell.reason) for cell in verdict.disagreements}
     wanted = declared(path)
     matched = {(row, task, text) for row, task, text in wanted
