@@ -27,6 +27,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -223,8 +224,11 @@ class Workers:
             case = futures[future]
             try:
                 outcome = future.result()
-            except Exception as exc:  # the worker died (killed, out of memory): the case could not run
-                yield CaseRun(case, error=f"its worker process ended: {type(exc).__name__}: {exc}")
+            except BrokenProcessPool:  # a worker died (killed, out of memory): its case, and those after, fail
+                yield CaseRun(case, error="its worker process ended before the case did")
+                continue
+            except Exception as exc:  # what the case did could not come back (not picklable): a bug of ours
+                yield CaseRun(case, error=f"{type(exc).__name__}: {exc}")
                 continue
             if outcome.requests is not None and self.settings.watcher is not None:
                 outcome.requests.tell(self.settings.watcher)

@@ -132,3 +132,38 @@ def test_by_default_one_case_per_core_on_the_emulator_and_more_on_an_endpoint() 
     cores = len(os.sched_getaffinity(0))
     assert pools.default_parallel("emulator") == cores
     assert pools.default_parallel("http://127.0.0.1:4566") == pools.ENDPOINT_PARALLEL
+
+
+_DYING = """
+import os, sys
+from runner.validate import load_lab
+from runner.verify import pools
+from runner.verify.case_run import Settings
+from runner.verify.verifier import verify
+
+lab = load_lab(sys.argv[1])
+real = pools._run_case
+
+def dying(lab_index, number):  # forked workers inherit this module's state, this patch too
+    if pools.plan(lab)[number].name == "reference":
+        os._exit(3)  # as a worker killed by the kernel: no reply, no clean-up
+    return real(lab_index, number)
+
+pools._run_case = dying
+pool = pools.Workers("emulator", [(lab, "us-east-1")], Settings(seed=2300), 2)
+try:
+    verdict = verify(lab, pool)
+finally:
+    pool.close()
+for run in verdict.runs:
+    print(f"{run.case.name}: {run.error}")
+print("passed" if verdict.passed else "failed")
+"""
+
+
+def test_a_worker_that_dies_fails_its_case_and_verify_still_ends() -> None:
+    done = subprocess.run([sys.executable, "-c", _DYING, str(GOOD)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "reference: its worker process ended before the case did" in done.stdout.splitlines()
+    assert done.stdout.splitlines()[-1] == "failed"  # the reference's grades are missing: that disagrees
