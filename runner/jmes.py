@@ -10,7 +10,6 @@ walks the parsed expression so that `lower(@)` is a lab error, not a failure hal
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import jmespath
 from jmespath import exceptions, functions
 
+from runner import json_text
 from runner.errors import did_you_mean
 
 #: What a run-time error in a path most often means, and the fix.
@@ -34,7 +34,9 @@ class LabFunctions(functions.Functions):  # type: ignore[misc]  # jmespath ships
         if text is None:
             return None
         try:
-            return json.loads(text)
+            return json_text.loads(text)
+        except json_text.JSONNestingError as exc:
+            raise exceptions.JMESPathError(f"from_json() was given {exc}") from None
         except ValueError as exc:
             raise exceptions.JMESPathError(f"from_json() was given text that is not JSON ({exc})") from None
 

@@ -1,7 +1,7 @@
 """Templates: sandboxed Jinja2, analysed before a run and rendered just before each step.
 
-A leaf module (imports only `errors`). The validator uses `analyze` to check that every template
-parses and names only variables, filters and tests that exist; the engine uses `render`. A string
+A leaf module (imports only `json_text`, another leaf). The validator uses `analyze` to check that every
+template parses and names only variables, filters and tests that exist; the engine uses `render`. A string
 that is exactly one expression (`"{{ days }}"`) renders to the expression's native value.
 """
 
@@ -19,6 +19,8 @@ import jinja2
 from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from runner import json_text
 
 #: Namespaces every template can read, with their attributes (a typo in one is a lab error).
 NAMESPACES: dict[str, tuple[str, ...]] = {
@@ -50,7 +52,7 @@ def _tojson(value: Any, indent: int | None = None) -> str:
 def _fromjson(value: str | None) -> Any:
     # The value of JSON held in a string: an SNS message inside an SQS body, a policy document an API
     # returns as text. Null stays null, so a missing value reads as missing, as in JMESPath's from_json.
-    return None if value is None else json.loads(value)
+    return None if value is None else json_text.loads(value)
 
 
 def _make_env() -> ImmutableSandboxedEnvironment:

@@ -36,5 +36,9 @@ def test_from_json_reads_json_held_in_a_string() -> None:
     assert jmes.search("Missing | from_json(@)", envelope) is None
     with pytest.raises(exceptions.JMESPathError, match="not JSON"):
         jmes.search("Body | from_json(@).Message.x | from_json(@)", {"Body": '{"Message": {"x": "{oops"}}'})
+    # Past Python's parser, a RecursionError would escape every handler of path failures.
+    with pytest.raises(exceptions.JMESPathError,
+                       match=r"nested deeper than Python's parser takes \(about [\d,]+ levels\)"):
+        jmes.search("Body | from_json(@)", {"Body": "[" * 100_000 + "]" * 100_000})
     with pytest.raises(exceptions.JMESPathTypeError):
         jmes.search("length(Messages)", {})

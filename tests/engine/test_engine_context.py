@@ -74,6 +74,10 @@ def test_builtins(tmp_path: Path, stub_target: StubTarget) -> None:
     assert render("{{ none | fromjson }}") is None
     with pytest.raises(templates.TemplateError, match="JSONDecodeError"):
         render("{{ '{oops' | fromjson }}")
+    # JSON past Python's parser fails as bad JSON does, saying why (not "RecursionError").
+    with pytest.raises(templates.TemplateError, match=r"template failed: JSONNestingError: JSON nested deeper than "
+                       r"Python's parser takes \(about [\d,]+ levels\)"):
+        render("{{ text | fromjson }}".replace("text", repr("[" * 100_000 + "]" * 100_000)))
     for bad in ("{{ file_size('../x') }}", "{{ file_size('/etc/hostname') }}", "{{ file_size('nope.txt') }}"):
         with pytest.raises(templates.TemplateError):
             render(bad)
