@@ -20,11 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from botocore.config import Config
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "grading")]  # the grading tests' roles
-from grading_helpers import ADMINISTRATOR, make_grader, make_role  # noqa: E402
+from grading_helpers import ADMINISTRATOR, assume, make_grader, make_role, session_clients  # noqa: E402
 
 LAB = ROOT / "tests" / "grading" / "data" / "class-lab.yaml"
 REGION = "us-west-2"
@@ -33,26 +31,11 @@ PARALLEL = 16
 FIRST_ACCOUNT = 300_000_000_000
 
 
-def _session(endpoint: str, credentials: dict[str, str] | None = None) -> Any:
-    from runner.engine.targets import new_session
-
-    creds = credentials or {"AccessKeyId": "testing", "SecretAccessKey": "testing"}
-    return new_session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                       aws_session_token=creds.get("SessionToken"), region_name=REGION)
-
-
-def _assume(endpoint: str, account: str, role: str) -> dict[str, str]:
-    sts = _session(endpoint).client("sts", endpoint_url=endpoint)
-    reply = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName=role.lower())
-    return dict(reply["Credentials"])
-
-
-def _as(endpoint: str, index: int, role: str) -> tuple[Any, Any, str]:
+def _as(emu: Any, index: int, role: str) -> tuple[Any, Any, str]:
     """S3 and KMS clients in student `index`'s account, as `role`; and that student's bucket name."""
     account = str(FIRST_ACCOUNT + index)
-    session = _session(endpoint, _assume(endpoint, account, role))
-    s3 = session.client("s3", endpoint_url=endpoint, config=Config(s3={"addressing_style": "path"}))
-    return s3, session.client("kms", endpoint_url=endpoint), f"class-{account}"
+    s3, kms = session_clients(emu, assume(emu, account, role), "s3", "kms")
+    return s3, kms, f"class-{account}"
 
 
 def _roles(emu: Any, index: int) -> None:
@@ -64,9 +47,9 @@ def _roles(emu: Any, index: int) -> None:
     make_grader(emu, account, LAB)
 
 
-def _set_up(endpoint: str, index: int) -> None:
+def _set_up(emu: Any, index: int) -> None:
     """Student `index` does a subset of the lab that depends on its number."""
-    s3, kms, bucket = _as(endpoint, index, "Student")
+    s3, kms, bucket = _as(emu, index, "Student")
     if index % 5:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
         if index % 2:
@@ -80,9 +63,9 @@ def _set_up(endpoint: str, index: int) -> None:
             kms.enable_key_rotation(KeyId=key)
 
 
-def _raw_grade(endpoint: str, index: int) -> None:
+def _raw_grade(emu: Any, index: int) -> None:
     """The requests a grade of one account needs, made directly: the capacity baseline."""
-    s3, kms, bucket = _as(endpoint, index, "Grader")
+    s3, kms, bucket = _as(emu, index, "Grader")
     for operation in ("head_bucket", "get_bucket_tagging", "get_bucket_versioning"):
         with contextlib.suppress(s3.exceptions.ClientError):  # a student who skipped that task
             getattr(s3, operation)(Bucket=bucket)
@@ -120,13 +103,13 @@ def measure(repeats: int = 3) -> dict[str, Any]:
     with Emulator(log_delay=3600, region=REGION) as emu, tempfile.TemporaryDirectory() as tmp:
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
             list(pool.map(lambda i: _roles(emu, i), range(STUDENTS)))
-            list(pool.map(lambda i: _set_up(emu.endpoint, i), range(STUDENTS)))
+            list(pool.map(lambda i: _set_up(emu, i), range(STUDENTS)))
         _grade(emu.endpoint, Path(tmp))  # warm the emulator's caches as much as the grader's
         peak = 0.0
         for round_ in range(repeats):
             start = time.perf_counter()
             with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-                list(pool.map(lambda i: _raw_grade(emu.endpoint, i), range(STUDENTS)))
+                list(pool.map(lambda i: _raw_grade(emu, i), range(STUDENTS)))
             raw_times.append(time.perf_counter() - start)
             folder = Path(tmp) / f"round-{round_}"
             folder.mkdir()

@@ -32,6 +32,8 @@ GRADER_ROLE = "arn:aws:iam::{account}:role/Grader"
 
 
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
+#: The emulator serves every bucket on its one host, as the runner's endpoint targets address it.
+_PATH_STYLE = _RETRIES.merge(Config(s3={"addressing_style": "path"}))
 
 
 @functools.cache
@@ -96,12 +98,14 @@ def assume(emu: Emulator, account: str, role: str = "Student") -> dict[str, str]
 
 
 def session_clients(emu: Emulator, credentials: dict[str, str], *services: str) -> list[Any]:
+    """Clients of `services` signing with `credentials` (from `assume`); S3's path-style."""
     # One session for all of them, sharing botocore's parsed models (new_session): a class of 50 would
     # otherwise spend seconds parsing the same JSON.
     session = new_session(aws_access_key_id=credentials["AccessKeyId"],
                           aws_secret_access_key=credentials["SecretAccessKey"],
                           aws_session_token=credentials["SessionToken"], region_name=REGION)
-    return [session.client(service, endpoint_url=emu.endpoint, config=_RETRIES) for service in services]
+    return [session.client(service, endpoint_url=emu.endpoint, config=_PATH_STYLE if service == "s3" else _RETRIES)
+            for service in services]
 
 
 def grade(args: list[str], tmp_path: Path, name: str = "grade") -> tuple[int, str, Path]:
