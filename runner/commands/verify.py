@@ -27,7 +27,7 @@ from runner.verify import junit, matrix
 from runner.verify.case_run import CaseRun, Settings
 from runner.verify.judge import judge
 from runner.verify.pools import Pool, open_pool
-from runner.verify.verifier import Verdict, verify
+from runner.verify.verifier import Started, Verdict, finish, start
 
 
 def load_labs(paths: list[str]) -> list[Lab]:
@@ -65,8 +65,9 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     pool = open_pool(args.target, list(zip(labs, regions, strict=True)), settings, args.parallel)
     verdicts: list[Verdict] = []
     try:
-        for lab in labs:
-            verdicts.append(_verify_lab(lab, pool, console))
+        started = [start(lab, pool) for lab in labs]  # every lab's cases at once: no worker waits between labs
+        for each in started:
+            verdicts.append(_verify_lab(each, pool, console))
     finally:
         pool.close()
     passed = all(v.passed for v in verdicts)
@@ -77,7 +78,8 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if passed else EXIT_FAILED
 
 
-def _verify_lab(lab: Lab, pool: Pool, console: Console) -> Verdict:
+def _verify_lab(started: Started, pool: Pool, console: Console) -> Verdict:
+    lab = started.lab
     quiet = console.level == "quiet"
     heading = (("labrunner verify", "heading"), f" {lab.name}: {lab.title}")
     if not quiet:
@@ -100,7 +102,7 @@ def _verify_lab(lab: Lab, pool: Pool, console: Console) -> Verdict:
         console.line(f"  case {run.case.title}{account}: ", (status, "failed" if wrong else "passed"),
                      f", {format_duration(run.seconds)}{error}")
 
-    verdict = verify(lab, pool, on_case=done)
+    verdict = finish(started, on_case=done)
     if not quiet or not verdict.passed:
         if not headed:
             console.line(*heading)

@@ -46,7 +46,8 @@ Numbered = Sequence[tuple[int, Case]]  # some of a lab's cases, each with its nu
 
 
 class Pool(Protocol):
-    """Runs a lab's cases, each in a fresh account, and yields what each did as it ends."""
+    """Runs labs' cases, each in a fresh account. `run` starts a lab's cases at once (a lab's may start
+    before the last one's have ended: no worker waits between labs) and yields what each did as it ends."""
 
     parallel: int
 
@@ -122,18 +123,18 @@ class Threads:
         except BaseException:
             base.close()
             raise
+        self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="verify")
 
     def describe(self) -> str:
         return f"{self.base.describe()}  |  every case in a fresh account, {self.parallel} at a time"
 
     def run(self, lab: Lab, cases: Numbered) -> Iterator[CaseRun]:
         accounts = self.accounts(self.regions.get(id(lab), self.base.region))
-        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="verify") as pool:
-            futures = [pool.submit(run_case, lab, case, accounts, self.settings, number) for number, case in cases]
-            for future in as_completed(futures):
-                yield future.result()
+        futures = [self._pool.submit(run_case, lab, case, accounts, self.settings, number) for number, case in cases]
+        return (future.result() for future in as_completed(futures))
 
     def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self.base.close()
 
 
@@ -218,7 +219,10 @@ class Workers:
         index = next(i for i, (known, _) in enumerate(self.labs) if known is lab)
         futures: dict[Future[_Outcome], Case] = {
             self._pool.submit(_run_case, index, number): case for number, case in cases}
-        self._running = set(futures)
+        self._running |= set(futures)
+        return self._ended(futures)
+
+    def _ended(self, futures: dict[Future[_Outcome], Case]) -> Iterator[CaseRun]:
         for future in as_completed(futures):
             self._running.discard(future)
             case = futures[future]
