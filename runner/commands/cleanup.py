@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from runner.commands.confirm import check_same_account, confirm, require_answer
+from runner.commands.confirm import check_reachable, check_same_account, confirm, require_answer
 from runner.commands.display import console_for
 from runner.commands.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from runner.commands.options import choose_region
@@ -69,6 +69,7 @@ def command(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) 
     path = os.path.abspath(args.record)
     target = open_target(spec, region, args.profile)
     try:
+        check_reachable(target)
         if target.kind == "aws":
             check_same_account(target, data)
             listed = "".join(f"  {escape_controls(line, multiline=False)}\n"

@@ -3,7 +3,8 @@
 `run.py` (before its first call) and `cleanup.py` (before it deletes anything) show the account, the
 caller and the region, say what will happen there, and ask `Continue? [y/N]` unless `--yes`; with no
 terminal to answer and no `--yes`, they refuse before opening the target. A run or cleanup that acts
-on an earlier run's record also checks that the credentials are for the account that run used.
+on an earlier run's record also checks that the credentials are for the account that run used. An
+endpoint named by URL (`run`, `grade`, `cleanup`) must answer first (`check_reachable`).
 """
 
 from __future__ import annotations
@@ -46,13 +47,22 @@ def check_same_account(target: Target, previous: Mapping[str, Any]) -> None:
 
 
 def whoami(target: Target) -> Identity:
-    """The caller's identity (asked once); a `UsageError` when AWS cannot be reached or refuses."""
+    """The caller's identity (asked once); a `UsageError` when AWS (or the endpoint) cannot be reached or refuses."""
     try:
         return target.identity()
     except Exception as exc:
         failure = failure_from(exc)
         reason = f"{failure.code}: {failure.message}" if failure else str(exc)
-        raise UsageError(f"cannot reach AWS to ask who you are (STS GetCallerIdentity): {reason}") from None
+        where = "AWS" if target.kind == "aws" else f"--target {target.endpoint}"
+        raise UsageError(f"cannot reach {where} to ask who you are (STS GetCallerIdentity): {reason}") from None
+
+
+def check_reachable(target: Target) -> None:
+    """An endpoint named by URL answers before anything is done there: a mistyped `--target` is a usage
+    error, not a run of failed steps, nor a grade of 0 for a student whose account was never read."""
+    if target.kind == "endpoint":
+        target.check_listening()
+        whoami(target)
 
 
 def _interactive(stdin: TextIO) -> bool:

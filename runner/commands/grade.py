@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from runner import workflow_commands
+from runner.commands.confirm import check_reachable
 from runner.commands.display import console_for, watcher
 from runner.commands.exits import EXIT_FAILED, EXIT_OK
 from runner.commands.options import check_output, check_tasks, check_vars, choose_region, parse_faults, parse_vars
@@ -159,6 +160,7 @@ def command(args: argparse.Namespace, out: TextIO) -> int:
             check_output(path, option, folder=folder)
     target = open_target(args.target, region, args.profile, faults=parse_faults(args.faults))
     try:
+        check_reachable(target)
         if students is not None:
             assert template is not None
             opts = replace(options(tasks, overrides, since), time_limit=time_limit)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, TextIO
 
-from runner.commands.confirm import check_same_account, confirm, require_answer
+from runner.commands.confirm import check_reachable, check_same_account, confirm, require_answer
 from runner.commands.display import console_for
 from runner.commands.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from runner.commands.options import check_output, check_tasks, check_vars, choose_region, parse_faults, parse_vars
@@ -68,6 +68,7 @@ def command(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) 
         region, seed, overrides = _resume_options(args, previous, resume, overrides, lab)
     target = open_target(spec, region, args.profile, faults=parse_faults(args.faults))
     try:
+        check_reachable(target)
         if target.kind == "aws" and not confirm(target, f"Running '{lab.name}' creates real resources in this "
                                                 "account (and may cost money); it cleans up what it creates.\n",
                                                 out, stdin, bool(args.yes)):

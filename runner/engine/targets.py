@@ -11,6 +11,7 @@ stopped by `Target.close`.
 from __future__ import annotations
 
 import gc
+import socket
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -212,6 +213,19 @@ class Target:
         for hook in self.client_hooks:
             hook(client)
         return client
+
+    def check_listening(self) -> None:
+        """A `UsageError` unless something accepts a connection at the endpoint's host and port. Asked
+        first of a URL from the command line: botocore retries a refused connection for some 25 s."""
+        if self.endpoint is None:
+            return
+        where = urllib.parse.urlsplit(self.endpoint)
+        try:
+            socket.create_connection((where.hostname, where.port or (443 if where.scheme == "https" else 80)),
+                                     timeout=self.limits.connect_timeout).close()
+        except OSError as exc:
+            raise UsageError(f"--target {self.endpoint}: nothing answers there ({exc.strerror or exc}); check the "
+                             "URL, and that the emulator or endpoint is running") from None
 
     def identity(self) -> Identity:
         """Who the calls run as (STS GetCallerIdentity, asked once)."""

@@ -1,4 +1,5 @@
-"""The validate, schema and actions commands, where each command lives, and what start-up imports."""
+"""The validate, schema and actions commands, where each command lives, what start-up imports, and a
+--target URL where nothing answers."""
 
 from __future__ import annotations
 
@@ -226,3 +227,19 @@ def test_console_entry_point_help() -> None:
     assert result.returncode == 0
     for command in ("validate", "schema", "actions"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", ["run", "grade"])
+@pytest.mark.parametrize(("url", "reason"), [("http://127.0.0.1:9", "Connection refused"),
+                                             ("http://nothing-here.invalid:4566", "")])
+def test_a_target_url_where_nothing_answers_is_a_usage_error_before_anything_runs(
+        command: str, url: str, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A mistyped --target must not become a run of failed steps, nor a grade of 0 for an account never read.
+    lab = ROOT / "tests" / "data" / "verify" / "good.yaml"
+    out = io.StringIO()
+    status = main([command, str(lab), "--target", url, "--record", str(tmp_path / "record.json")], out)
+    err = capsys.readouterr().err
+    assert status == 2, out.getvalue() + err
+    assert f"--target {url}: nothing answers there ({reason}" in err
+    assert "check the URL, and that the emulator or endpoint is running" in err
+    assert out.getvalue() == "" and not (tmp_path / "record.json").exists()

@@ -73,7 +73,7 @@ def test_workers_reach_an_endpoint_given_by_url(emulator: Emulator) -> None:
 def test_an_endpoint_that_does_not_make_accounts_fails_before_any_worker_starts() -> None:
     done = verify(str(GOOD), "--target", "http://127.0.0.1:9", "--parallel", "2")  # nothing listens on port 9
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "http://127.0.0.1:9: cannot make an account there (STS GetCallerIdentity): Could not connect" in done.stderr
+    assert "--target http://127.0.0.1:9: nothing answers there (Connection refused)" in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
 
 
