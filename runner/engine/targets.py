@@ -113,7 +113,8 @@ class Target:
     """A place to run a lab: a boto3 session plus where its requests go."""
 
     def __init__(self, kind: Kind, region: str, session: Any, endpoint: str | None = None,
-                 emulator: Any = None, owns_emulator: bool = False, limits: CallLimits = CallLimits()) -> None:
+                 emulator: Any = None, owns_emulator: bool = False, limits: CallLimits = CallLimits(),
+                 identity: Identity | None = None) -> None:
         self.kind: Kind = kind
         self.limits = limits
         self.region = region
@@ -121,7 +122,7 @@ class Target:
         self.endpoint = endpoint.rstrip("/") if endpoint else None
         self.emulator = emulator  # the runner.emulator.Emulator behind an emulator target
         self._owns_emulator = owns_emulator
-        self._identity: Identity | None = None
+        self._identity = identity  # known beforehand (verify's accounts), else asked of STS once
         # Called with every client this target makes, before its first call: grading registers its
         # read-only guard here (`add_client_hook`), so that no client of a graded account escapes it.
         self.client_hooks: list[Callable[[Any], None]] = []

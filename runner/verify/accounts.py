@@ -16,11 +16,12 @@ timeout. `settle` delivers the log files before each grade, as if the student ha
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from runner.engine.targets import Target, new_session
+from runner.engine.targets import Identity, Target, new_session
 from runner.errors import UsageError
 
 ACCOUNT_HEADER = "x-moto-account-id"
@@ -40,28 +41,40 @@ class Accounts:
             raise UsageError("verify runs on the embedded emulator or an AWS-compatible endpoint (--target URL) "
                              "that makes accounts on demand: it needs a fresh account for every case")
         self.base = base
+        self._checked = False  # whether the endpoint has shown that it makes accounts on demand
+        self._lock = threading.Lock()
 
     def target(self, account: str) -> Target:
-        """A new target signing as the root user of `account`."""
+        """A new target signing as the root user of `account` (who it is needs no STS call)."""
         session = new_session(aws_access_key_id=account, aws_secret_access_key=_SECRET, region_name=self.base.region)
-        target = Target(self.base.kind, self.base.region, session, self.base.endpoint, self.base.emulator)
+        root = Identity(account, f"arn:{self.base.partition}:iam::{account}:root", account)
+        target = Target(self.base.kind, self.base.region, session, self.base.endpoint, self.base.emulator,
+                        identity=root)
         target.add_client_hook(_naming(account))
         return target
 
     def fresh(self) -> tuple[str, Target]:
-        """A new account, and a target in it, checked to land there."""
+        """A new account, and a target in it. The first is checked to land there: the endpoint is asked
+        who the caller is (after that, it has shown that it makes accounts on demand)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         account = new_account()
         target = self.target(account)
-        try:
-            landed = target.identity().account
-        except (BotoCoreError, ClientError) as exc:
-            raise UsageError(f"{self.base.endpoint}: cannot make an account there (STS GetCallerIdentity): "
-                             f"{exc}") from None
-        if landed != account:
-            raise UsageError(f"{self.base.endpoint} served account {landed} when asked for {account}: verify needs an "
-                             "endpoint that makes accounts on demand (labrunner emulator, moto, LocalStack)")
+        with self._lock:
+            if self._checked:
+                return account, target
+            probe = Target(self.base.kind, self.base.region, target.session, self.base.endpoint, self.base.emulator)
+            probe.add_client_hook(_naming(account))
+            try:
+                landed = probe.identity().account
+            except (BotoCoreError, ClientError) as exc:
+                raise UsageError(f"{self.base.endpoint}: cannot make an account there (STS GetCallerIdentity): "
+                                 f"{exc}") from None
+            if landed != account:
+                raise UsageError(f"{self.base.endpoint} served account {landed} when asked for {account}: verify "
+                                 "needs an endpoint that makes accounts on demand (labrunner emulator, moto, "
+                                 "LocalStack)")
+            self._checked = True
         return account, target
 
     def settle(self) -> None:
