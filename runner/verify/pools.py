@@ -85,7 +85,8 @@ def open_pool(spec: str, labs: Sequence[tuple[Lab, str]], settings: Settings, pa
                 Accounts(probe).fresh()
             finally:
                 probe.close()
-        return Workers(spec, labs, settings, parallel)
+        cases = sum(1 for lab, _ in labs for case in plan(lab) if case.skip is None)
+        return Workers(spec, labs, settings, max(1, min(parallel, cases)))  # no worker without a case
     return Threads(open_target(spec, labs[0][1]), labs, settings, parallel)
 
 
@@ -177,7 +178,11 @@ def _begin(spec: str, labs: Sequence[tuple[Lab, str]], settings: Settings) -> No
     # Ctrl-C reaches the whole process group: the parent stops its workers (`Workers.close`) rather than
     # have each die in the middle of a case with a traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker.update(labs=labs, settings=settings, plans={}, accounts=_Regions(open_target(spec, labs[0][1])))
+    _worker.update(labs=labs, settings=settings, plans={}, failed=None)
+    try:
+        _worker["accounts"] = _Regions(open_target(spec, labs[0][1]))
+    except Exception as exc:  # each of its cases says why, rather than a traceback from the pool
+        _worker["failed"] = f"its worker could not open its target: {type(exc).__name__}: {exc}"
 
 
 def _ready() -> int:
@@ -185,6 +190,8 @@ def _ready() -> int:
 
 
 def _run_case(lab_index: int, number: int) -> _Outcome:
+    if _worker["failed"] is not None:
+        return _Outcome(None, {}, {}, _worker["failed"], 0.0, None)
     lab, region = _worker["labs"][lab_index]
     plans: dict[int, list[Case]] = _worker["plans"]
     case = plans.setdefault(lab_index, plan(lab))[number]

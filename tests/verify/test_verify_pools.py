@@ -63,10 +63,10 @@ def test_worker_processes_grade_every_case_as_threads_do_and_show_each_case_s_re
     assert "Traceback" not in done.stderr
 
 
-def test_workers_reach_an_endpoint_given_by_url(emulator: Emulator) -> None:
-    done = verify(str(GOOD), "--target", emulator.endpoint, "--parallel", "3", "--seed", "2200")
+def test_workers_reach_an_endpoint_given_by_url_and_are_no_more_than_the_cases(emulator: Emulator) -> None:
+    done = verify(str(GOOD), "--target", emulator.endpoint, "--parallel", "50", "--seed", "2200")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"  {emulator.endpoint}  |  every case in a fresh account, 3 at a time in worker processes" in done.stdout
+    assert f"  {emulator.endpoint}  |  every case in a fresh account, 6 at a time in worker processes" in done.stdout
     assert rows(done.stdout)["reference (after clean-up)"] == ["10", "5"]
 
 
@@ -167,3 +167,33 @@ def test_a_worker_that_dies_fails_its_case_and_verify_still_ends() -> None:
     assert done.returncode == 0, done.stderr
     assert "reference: its worker process ended before the case did" in done.stdout.splitlines()
     assert done.stdout.splitlines()[-1] == "failed"  # the reference's grades are missing: that disagrees
+
+
+_NO_TARGET = """
+import sys
+from runner.validate import load_lab
+from runner.verify import pools
+from runner.verify.case_run import Settings
+from runner.verify.verifier import verify
+
+def no_port(spec, region):
+    raise OSError(98, "Address already in use")
+
+pools.open_target = no_port  # forked workers inherit the patch: none can start its emulator
+lab = load_lab(sys.argv[1])
+pool = pools.Workers("emulator", [(lab, "us-east-1")], Settings(), 2)
+try:
+    verdict = verify(lab, pool)
+finally:
+    pool.close()
+print(sorted({run.error for run in verdict.runs}))
+"""
+
+
+def test_a_worker_that_cannot_open_its_target_fails_each_of_its_cases_with_why() -> None:
+    done = subprocess.run([sys.executable, "-c", _NO_TARGET, str(GOOD)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ("['its worker could not open its target: OSError: [Errno 98] Address already in "
+                                   "use']")
+    assert "Traceback" not in done.stderr
