@@ -339,9 +339,13 @@ work in the client's interpreter. What this work changed (before it, on 2026-12-
 - The emulator keeps a client's connection open between requests (HTTP/1.1, `runner/emulator/connections.py`):
   werkzeug's development server closed it after every reply, so each request cost the client a TCP
   connect and the server a new thread.
-- moto's per-request lookups are kept once worked out (`runner/emulator/dispatch.py`): the service a host
-  names (moto listed its package folder and tried every service's URL patterns for each request) and the
-  methods of a response class (`inspect.getmembers` for each request).
+- What moto works out again for every request is kept once worked out (`runner/emulator/dispatch.py`): the
+  service a host names (moto listed its package folder and tried every service's URL patterns for each
+  request), the methods of a response class (`inspect.getmembers` for each request) and the times its
+  serializer parses from the text it keeps (dateutil, for every object of every S3 listing).
+- moto's Flask apps load a request's form as werkzeug does: their debug mode made a class for every request.
+- Left as it is: the rest of Flask's work for a request (~5% of the emulator's time: its request context,
+  URL matching, flask-cors adding its headers to every reply), and moto's own parsing and serializing.
 """
 
 
