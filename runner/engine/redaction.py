@@ -72,9 +72,10 @@ class Redactor:
         if "ignature=" in value or "ecurity-Token=" in value:
             # A presigned URL is a working credential until it expires: keep the URL, drop the proof.
             value = _SIGNED_QUERY.sub(lambda m: f"{m.group(1)}={REDACTED}", value)
-        for secret in self._longest_first():
-            if secret in value:
-                value = value.replace(secret, REDACTED)
+        if self._secrets:
+            for secret in self._longest_first():
+                if secret in value:
+                    value = value.replace(secret, REDACTED)
         return value
 
     def _longest_first(self) -> list[str]:
@@ -95,18 +96,35 @@ class Redactor:
             return self.text(value)
         if kind is dict:
             return {str(k): self(v, str(k)) for k, v in value.items()}
+        if value is None or kind is bool:
+            return value
         if self._exact and not isinstance(value, (bool, str)) and isinstance(value, (int, float)) \
                 and str(value) in self._exact:
             return REDACTED
+        if kind is int or kind is float:
+            return value
+        if kind is list or kind is tuple:
+            return [self(v) for v in value]
         if isinstance(value, Mapping):
             return {str(k): self(v, str(k)) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self(v) for v in value]
         if isinstance(value, str):
             return self.text(value)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a record's parts: as mappings
-            return {f.name: self(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
+        names = _field_names(kind)
+        if names is not None:  # a record's parts (dataclasses): as mappings
+            return {name: self(getattr(value, name), name) for name in names}
         return value
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The fields of a dataclass type, in order (read once a type); None for any other type."""
+    if kind not in _FIELD_NAMES:
+        _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
+    return _FIELD_NAMES[kind]
 
 
 _SIGNED_QUERY = re.compile(
@@ -119,7 +137,10 @@ def _walk_items(value: Any) -> list[tuple[str | None, Any]]:
     while stack:
         key, item = stack.pop()
         found.append((key, item))
-        if isinstance(item, Mapping):
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or kind is float or item is None:
+            continue  # the common leaves, by exact type: `isinstance` against Mapping is slow
+        if kind is dict or isinstance(item, Mapping):
             stack.extend((str(k), v) for k, v in item.items())
         elif isinstance(item, (list, tuple)):
             stack.extend((None, v) for v in item)

@@ -70,3 +70,25 @@ def test_a_value_read_back_tells_whether_anything_in_it_was_redacted() -> None:
     assert not contains_redacted(None) and not contains_redacted(7)
     redacted = Redactor()({"Password": "hunter2", "Note": "fine"})
     assert contains_redacted(redacted) and not contains_redacted(redacted["Note"])
+
+
+def test_every_kind_of_value_is_redacted_as_the_kind_it_is() -> None:
+    from collections import UserDict
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Part:
+        name: object
+        Password: object = None
+
+    class Text(str):
+        pass
+
+    redact = Redactor()
+    redact.learn({"SecretAccessKey": "wJalrXUtnFEMI"})
+    redact.add_secret(42)  # a short marked value: hidden only where a whole value equals it
+    value = {"n": [None, True, False, 42, 42.0, 7, 1.5], "t": (Part("wJalrXUtnFEMI", "x"), Part),
+             "m": UserDict({"Password": "p", "k": Text("key wJalrXUtnFEMI")}), "b": b"raw"}
+    assert redact(value) == {"n": [None, True, False, "***", 42.0, 7, 1.5],
+                             "t": [{"name": "***", "Password": "***"}, Part],  # a dataclass type stays as it is
+                             "m": {"Password": "***", "k": "key ***"}, "b": b"raw"}
