@@ -150,9 +150,20 @@ the script's: {apart['overhead_per_step_ms']:.1f} ms for each of the {apart['lab
 it ran, {apart['overhead_per_request_ms']:.1f} ms a request. On this machine the same run varies by
 ±15% from one minute to the next (both sides, and their CPU time too), so the ratio moves by a few hundredths
 between runs of the benchmark; the own-time figures are the steadier ones. Six runs of this benchmark on
-2026-11-29, after the last change below, gave ratios of the medians from 1.04x to 1.11x (two of them above
-1.10x), with own-time differences of 52 to 73 ms: the middle of that spread meets the target, with little
-margin on this machine.
+2026-11-29, after the last change below and with the lab as it was then, gave ratios of the medians from
+1.04x to 1.11x (two of them above 1.10x), with own-time differences of 52 to 73 ms.
+
+Why the difference grew from about 50 ms (1.06x, 2026-11-29) to about 100 ms (1.14x, 2026-12-03): the lab,
+not the runner. kms-basics was rewritten for issue 14 (565 lines then, 895 now): checks that find resources
+by what they are, evidence from CloudTrail's event history, advice, alternatives and mistakes. Validation,
+which reads all of it (130 steps against some 60), costs about twice what it did, and the run's 46 steps,
+checks and cleanups make more and heavier requests (LookupEvents pages parsed record by record,
+`kms.key_user_history`, `s3.describe_objects`, a find in the log files confirmed against event history).
+On the same runner, interleaved, the 2026-11-29 lab took 319 ms of CPU a run, today's 369 ms, the plain
+script 239 ms. And the script had not followed the lab: it still made the old lab's calls (59 requests, none
+of the LookupEvents), so the comparison was not like for like; it now makes the lab's requests in the lab's
+order, and pays for them as the runner does. The runner's four clients cost what the script's four do (25
+and 27 ms of CPU); none is made twice.
 
 Where the runner's own time goes (emulator in its own process, medians of 9 runs; each stage without the
 stages inside it and without the time spent waiting on the emulator):
@@ -195,6 +206,11 @@ What this work changed (before it, on this machine: 1.40x, 5.2 ms a request):
   Jinja2 context (a property test checks they render exactly as Jinja2 does).
 - What the process holds once it is started (boto3, botocore's models, moto) is frozen out of the
   garbage collector's full collections, which walked it all a few times a run to find nothing.
+- The record's writing thread waits up to a second for the next checkpoint instead of ending after each
+  write: `Thread.start` waits until the new thread runs (about 1 ms on a loaded machine), and a run of this
+  lab wrote seven checkpoints, each on a thread of its own.
+- The redactor takes the common values (None, booleans, numbers, lists, tuples) by their exact type, and
+  reads each record dataclass's fields once: redacting a run's record takes a third less time.
 - Tried and not kept: collecting less often while a command runs (a higher `gc.set_threshold`, as mypy
   does). A run of the KMS lab then collected nothing, but the collection put off to its end cost more
   (~30 ms) than the ~25 small ones it replaced (~20 ms).
