@@ -64,7 +64,8 @@ def measure(repeats: int = REPEATS) -> dict[str, Any]:
             serial.append(_timed(["verify", str(LAB), "--parallel", "1"])[0])
     run_s, verify_s, serial_s = (statistics.median(x) for x in (runs, verifies, serial))
     return {"workers": default_parallel("emulator"),
-            "run_s": run_s, "verify_s": verify_s, "serial_s": serial_s, "ratio": verify_s / run_s,
+            "run_s": run_s, "fastest_run_s": min(runs), "slowest_run_s": max(runs),
+            "verify_s": verify_s, "serial_s": serial_s, "ratio": verify_s / run_s,
             "paired": sorted(v / r for v, r in zip(verifies, runs, strict=True)), "cases": cases,
             "disagreements": disagreements, "repeats": repeats, "serial_repeats": len(serial),
             "run_cpu_s": statistics.median(run_cpu), "verify_cpu_s": statistics.median(verify_cpu)}

@@ -299,7 +299,10 @@ anything else here: at the bounds, from +16 s to +23 s in four runs on 2026-12-0
 
 
 def render_verify(verify: dict[str, Any]) -> str:
-    verdict = "meets" if verify["ratio"] <= 3.0 else "misses"
+    # A run's log search passes on one retry or the next, by where the delivery falls: judged against
+    # the fastest run, so that a slow run's extra wait never flatters verify.
+    strict = verify["verify_s"] / verify["fastest_run_s"]
+    verdict = "meets" if max(verify["ratio"], strict) <= 3.0 else "misses"
     low, high = verify["paired"][0], verify["paired"][-1]
     return f"""
 ## Verifying a lab against running it
@@ -318,7 +321,11 @@ interleaved, {verify['repeats']} times each.
 | `labrunner verify labs/kms-basics.yaml --parallel 1` (one process, one case at a time; \
 {verify['serial_repeats']} runs) | {verify['serial_s']:.2f} s | {verify['serial_s'] / verify['run_s']:.2f}x | |
 
-Target: at most 3x; this run {verdict} it (each verify against the run before it: {low:.2f}x to {high:.2f}x).
+Target: at most 3x; this run {verdict} it (each verify against the run before it: {low:.2f}x to {high:.2f}x;
+the median verify against the fastest run: **{strict:.2f}x**). A run's time has two values,
+{verify['fastest_run_s']:.1f} s to {verify['slowest_run_s']:.1f} s here: its log search (a retry every 5 s, then 2 s)
+finds the delivered file on one try or the next, by where the emulator's delivery falls, so the ratio
+against the fastest run is the one to read.
 A run waits for CloudTrail to deliver its log files; a verify case never waits: on the embedded emulator
 its steps run on a timeline of their own where a pause delivers the log files due and takes no time, and
 each grade first delivers them. So verify is all CPU, its client's and its emulator's, and in one
