@@ -63,10 +63,8 @@ class Accounts:
         with self._lock:
             if self._checked:
                 return account, target
-            probe = Target(self.base.kind, self.base.region, target.session, self.base.endpoint, self.base.emulator)
-            probe.add_client_hook(_naming(account))
-            try:
-                landed = probe.identity().account
+            try:  # asked of STS itself: the target already knows whom it means to be
+                landed = str(target.client("sts").get_caller_identity()["Account"])
             except (BotoCoreError, ClientError) as exc:
                 raise UsageError(f"{self.base.endpoint}: cannot make an account there (STS GetCallerIdentity): "
                                  f"{exc}") from None
@@ -76,6 +74,11 @@ class Accounts:
                                  "LocalStack)")
             self._checked = True
         return account, target
+
+    def check(self) -> None:
+        """A `UsageError` unless the endpoint answers and makes accounts on demand: before any case runs."""
+        self.base.check_listening()
+        self.fresh()
 
     def settle(self) -> None:
         """Deliver the CloudTrail log files due, on the embedded emulator (elsewhere they come in their time)."""

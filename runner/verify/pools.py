@@ -81,8 +81,7 @@ def open_pool(spec: str, labs: Sequence[tuple[Lab, str]], settings: Settings, pa
         if parse_target(spec)[0] != "emulator":
             probe = open_target(spec, labs[0][1])
             try:
-                probe.check_listening()
-                Accounts(probe).fresh()
+                Accounts(probe).check()
             finally:
                 probe.close()
         cases = sum(1 for lab, _ in labs for case in plan(lab) if case.skip is None)
@@ -121,8 +120,7 @@ class Threads:
         self.regions = {id(lab): region for lab, region in labs}
         self.accounts = _Regions(base)
         try:
-            base.check_listening()
-            self.accounts(base.region).fresh()  # an endpoint that cannot make accounts fails here
+            self.accounts(base.region).check()
         except BaseException:
             base.close()
             raise

@@ -29,16 +29,16 @@ def test_a_case_s_target_knows_it_is_its_account_s_root_user_as_sts_would_say(em
 
 def test_only_the_first_account_asks_the_endpoint_who_it_is(emulator: Emulator) -> None:
     accounts = Accounts(Target.for_emulator(emulator, "us-east-1"))
-    seen: list[str] = []
-    original = Target.identity
+    asked = Recording()
+    made = accounts.target
 
-    def counting(self: Target) -> object:
-        if self.known_identity is None:
-            seen.append("asked")
-        return original(self)
+    def watched(account: str) -> Target:
+        target = made(account)
+        calls.watch(target, asked)
+        return target
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Target, "identity", counting)
+        patch.setattr(accounts, "target", watched)
         for _ in range(3):
             accounts.fresh()
-    assert seen == ["asked"]
+    assert [told[1][0] for told in asked.told if told[0] == "request"] == ["sts.GetCallerIdentity"]
